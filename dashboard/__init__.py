@@ -1,0 +1,1 @@
+"""Outcomes dashboard for ketamine infusion clinics: ingest, metrics, charts, app and export."""

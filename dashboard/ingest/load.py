@@ -1,0 +1,250 @@
+"""Exports in, DuckDB tables `visits`, `scores`, `patient_dims` and `rejections` out (METRICS.md 1 and 6)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from dashboard import sql
+from dashboard.ingest.columns import ColumnPlan, Mapping, plan_columns
+from dashboard.ingest.reading import RawFile, read_file
+from dashboard.ingest.values import DATE_STYLE_NAMES, session_type
+from dashboard.measures import BUILTIN, Measure, measure_for_header
+
+_STAGING_DDL = """
+CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
+CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
+CREATE OR REPLACE TEMP TABLE staged_rows (file_idx INTEGER, line BIGINT, patient_raw VARCHAR, date_raw VARCHAR,
+    type_raw VARCHAR, number_raw VARCHAR, cells_hash UBIGINT);
+CREATE OR REPLACE TEMP TABLE staged_cells (file_idx INTEGER, line BIGINT, col INTEGER, measure_raw VARCHAR, raw VARCHAR);
+CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
+CREATE OR REPLACE TEMP TABLE dim_candidates (patient_id VARCHAR, file_idx INTEGER, col INTEGER,
+    candidate STRUCT(a BOOLEAN, d DATE, f INTEGER, l BIGINT, v VARCHAR));
+CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
+CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
+CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
+"""
+_SCRATCH = ("staged_rows", "staged_cells", "broken_lines", "dim_candidates", "parsed_rows", "parsed_cells",
+            "type_map", "measure_map", "measure_ranges")
+
+
+@dataclass
+class FileSummary:
+    """What was read from one file, in plain facts for the 'what we read' panel and settings.json."""
+
+    name: str
+    kind: str
+    encoding: str
+    delimiter: str
+    layout: str
+    date_style: str
+    date_style_reason: str
+    columns: list[tuple[str, str, str]]  # (header, meaning, how)
+    rows_read: int = 0
+    rows_used: int = 0
+    rows_rejected: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def describe(self) -> str:
+        form = "Excel workbook" if self.kind == "xlsx" else f"{self.delimiter}-separated, {self.encoding}"
+        mapped = sum(1 for _, meaning, _ in self.columns if not meaning.startswith(("dimension", "ignored")))
+        return (
+            f"{form}, {self.layout} layout, dates as {DATE_STYLE_NAMES[self.date_style]}, "
+            f"{mapped} columns recognised, {len(self.columns) - mapped} kept as dimensions or ignored"
+        )
+
+
+@dataclass
+class Dataset:
+    """The loaded visits in a DuckDB connection, with what was read from each file."""
+
+    con: duckdb.DuckDBPyConnection
+    files: list[FileSummary]
+    measures: dict[str, Measure]
+
+    @property
+    def rows_read(self) -> int:
+        return sum(f.rows_read for f in self.files)
+
+    @property
+    def rows_used(self) -> int:
+        return sum(f.rows_used for f in self.files)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(f.rows_rejected for f in self.files)
+
+    def rejections(self) -> pd.DataFrame:
+        return self.con.execute('SELECT file, line, "column", value, reason FROM rejections').df()
+
+    def measures_present(self) -> list[str]:
+        present = {m for (m,) in self.con.execute("SELECT DISTINCT measure FROM scores").fetchall()}
+        return [m for m in self.measures if m in present]
+
+    def dimensions(self) -> list[str]:
+        return [d for (d,) in self.con.execute("SELECT DISTINCT dim FROM patient_dims ORDER BY dim").fetchall()]
+
+
+def load(
+    con: duckdb.DuckDBPyConnection,
+    files: list[tuple[str, bytes]],
+    measures: dict[str, Measure] | None = None,
+    mapping: Mapping | None = None,
+) -> Dataset:
+    """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message."""
+    measures = measures or BUILTIN
+    con.execute(_STAGING_DDL)
+    summaries, raws, plans = [], [], []
+    for file_idx, (name, data) in enumerate(files):
+        raw = read_file(con, name, data, f"raw_{file_idx}")
+        plan = plan_columns(raw.headers, measures, mapping)
+        _stage_file(con, file_idx, raw, plan)
+        style, reason = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
+        con.execute(
+            "INSERT INTO input_files VALUES ($f, $name, $style, $delim)",
+            {"f": file_idx, "name": name, "style": style, "delim": raw.delimiter or ","},
+        )
+        summaries.append(
+            FileSummary(name, raw.kind, raw.encoding, raw.delimiter, plan.layout, style, reason,
+                        plan.describe(raw.headers), notes=list(raw.notes))
+        )
+        raws.append(raw)
+        plans.append(plan)
+    _fill_lookups(con, measures, mapping)
+    for step in ("parse_rows", "visits", "parse_cells", "scores"):
+        sql.run(con, f"ingest/{step}")
+    for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
+        _stage_dimensions(con, file_idx, raw, plan)
+        con.execute(f"DROP TABLE {raw.table}")
+    sql.run(con, "ingest/patient_dims")
+    sql.run(con, "ingest/rejections")
+    _count_rows(con, summaries)
+    for table in _SCRATCH:
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+    return Dataset(con, summaries, measures)
+
+
+def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> None:
+    """Copy one file's cells into the shared staging tables. Column names here are our own (c0, c1...)."""
+    for i, header in enumerate(raw.headers):
+        role, name = _column_role(plan, i)
+        con.execute("INSERT INTO input_columns VALUES ($f, $col, $header, $role, $name)",
+                    {"f": file_idx, "col": i, "header": header, "role": role, "name": name})
+    col = {role: f"c{i}" for i, role in plan.roles.items()}
+    # Content of the rest of the row, for spotting exact repeats: ordered by what each column means.
+    others = sorted((name or "", i) for i, (_, name) in ((i, _column_role(plan, i)) for i in range(len(raw.headers)))
+                    if i not in plan.roles or plan.roles[i] in ("measure", "score"))
+    shape = "|".join(n for n, _ in others)
+    hashed = ", ".join(["$shape"] + [f"trim(c{i})" for _, i in others])
+    con.execute(
+        f"""INSERT INTO staged_rows
+        SELECT $f, line, {col['patient_id']}, {col['session_date']}, {col.get('session_type', 'NULL')},
+            {col.get('infusion_number', 'NULL')}, hash({hashed})
+        FROM {raw.table}""",
+        {"f": file_idx, "shape": shape},
+    )
+    if plan.layout == "long":
+        con.execute(
+            f"""INSERT INTO staged_cells SELECT $f, line, {plan.index_of('score')}, trim({col['measure']}), {col['score']}
+            FROM {raw.table} WHERE {col['score']} IS NOT NULL""",
+            {"f": file_idx},
+        )
+    else:
+        selects = " UNION ALL ".join(
+            f"SELECT $f, line, {i}, NULL, c{i} FROM {raw.table} WHERE c{i} IS NOT NULL" for i in plan.measures
+        )
+        con.execute(f"INSERT INTO staged_cells {selects}", {"f": file_idx})
+    if raw.broken_lines:
+        con.executemany("INSERT INTO broken_lines VALUES (?, ?, ?, ?)",
+                        [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
+
+
+def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
+    if i in plan.roles:
+        return plan.roles[i], plan.roles[i]
+    if i in plan.measures:
+        return "measure", plan.measures[i]
+    if i in plan.dimensions:
+        return "dimension", plan.dimensions[i]
+    return "ignored", None
+
+
+def _date_style(con, file_idx: int, requested: str) -> tuple[str, str]:
+    """The file's date style and why, in words (METRICS.md 1: detected per file and stated)."""
+    if requested != "auto":
+        return requested, "set by the mapping"
+    iso, day_month, dotted, max_first, max_second = sql.run(
+        con, "ingest/date_style_evidence", {"file_idx": file_idx}).fetchone()
+    if day_month == 0:
+        return "iso", "ISO dates" if iso else "no dates in a known style"
+    if max_first > 12:
+        return "eu", "a first part above 12 can only be a day"
+    if max_second > 12:
+        return "us", "a second part above 12 can only be a day"
+    if dotted == day_month:
+        return "eu", "dates written with dots are day-first"
+    checks = {style: (bad, span) for style, bad, span, _ in
+              sql.run(con, "ingest/date_order_check", {"file_idx": file_idx}).fetchall()}
+    style = min(("us", "eu"), key=lambda s: checks.get(s, (0, 0)))
+    return style, (
+        "ambiguous (no part above 12): this reading keeps each patient's visits in order and closest together; "
+        "set the date style if it is wrong"
+    )
+
+
+def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) -> None:
+    """Small tables the parsing SQL joins: session-type spellings, long-layout measure names, score ranges."""
+    overrides = mapping.session_types if mapping else None
+    raw_types = [r for (r,) in con.execute(
+        "SELECT DISTINCT trim(type_raw) FROM staged_rows WHERE type_raw IS NOT NULL").fetchall()]
+    if raw_types:
+        con.executemany("INSERT INTO type_map VALUES (?, ?)", [(r, session_type(r, overrides)) for r in raw_types])
+    names = [r for (r,) in con.execute(
+        "SELECT DISTINCT measure_raw FROM staged_cells WHERE measure_raw IS NOT NULL").fetchall()]
+    if names:
+        con.executemany("INSERT INTO measure_map VALUES (?, ?)", [(n, measure_for_header(n, measures)) for n in names])
+    con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
+
+
+def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> None:
+    """Each patient's candidate value for every dimension of this file (see patient_dims.sql)."""
+    if not plan.dimensions:
+        return
+    picks = ", ".join(
+        f"min({{'a': NOT first_infusion, 'd': session_date, 'f': $f, 'l': line, 'v': nullif(trim(c{i}), '')}}) "
+        f"FILTER (WHERE upper(trim(c{i})) NOT IN ('', 'NA', 'N/A', '-')) AS c{i}"
+        for i in plan.dimensions
+    )
+    con.execute(
+        f"""INSERT INTO dim_candidates
+        SELECT patient_id, $f, CAST(substr(col, 2) AS INTEGER), candidate FROM (
+            UNPIVOT (
+                SELECT p.patient_id, {picks}
+                FROM (
+                    SELECT r.*, p.patient_id, p.session_date,
+                        p.session_type = 'infusion' AND p.session_date = s.first_infusion AS first_infusion
+                    FROM {raw.table} r
+                    JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
+                    LEFT JOIN (SELECT patient_id, min(session_date) AS first_infusion FROM visits
+                               WHERE session_type = 'infusion' GROUP BY patient_id) s USING (patient_id)
+                ) p
+                GROUP BY p.patient_id
+            ) ON COLUMNS(* EXCLUDE (patient_id)) INTO NAME col VALUE candidate
+        ) WHERE candidate IS NOT NULL""",
+        {"f": file_idx},
+    )
+
+
+def _count_rows(con, summaries: list[FileSummary]) -> None:
+    counts = con.execute(
+        """SELECT file_idx, count(*), count(*) FILTER (WHERE row_problem IS NOT NULL) FROM parsed_rows GROUP BY file_idx"""
+    ).fetchall()
+    broken = dict(con.execute("SELECT file_idx, count(*) FROM broken_lines GROUP BY file_idx").fetchall())
+    by_file = {f: (n, bad) for f, n, bad in counts}
+    for file_idx, summary in enumerate(summaries):
+        n, bad = by_file.get(file_idx, (0, 0))
+        summary.rows_read = n + broken.get(file_idx, 0)
+        summary.rows_rejected = bad + broken.get(file_idx, 0)
+        summary.rows_used = n - bad

@@ -1,0 +1,299 @@
+"""Bytes in, a DuckDB table of text cells out, with the line each row came from.
+
+Everything about the file's physical form is decided here, once: CSV or Excel, encoding,
+delimiter, header. DuckDB's CSV reader is given every option explicitly (no sniffing) and reads
+every column as text, so a ragged or oddly quoted line is rejected with its line number instead
+of silently shifting the columns or skipping rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+
+import duckdb
+
+DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_SNIFF_LINES = 200
+
+
+class UnreadableFile(ValueError):
+    """A file that can't be read as a table at all; the message says what is wrong and what was expected."""
+
+
+@dataclass
+class RawFile:
+    """One file's cells as text, in a DuckDB table `table` with columns line, c0..cN."""
+
+    name: str
+    table: str
+    headers: list[str]
+    kind: str  # "csv" or "xlsx"
+    encoding: str = ""
+    delimiter: str = ""
+    rows: int = 0
+    # Lines the parser could not split into the header's columns: (line, reason, raw text).
+    broken_lines: list[tuple[int, str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str) -> RawFile:
+    if not data or not data.strip():
+        raise UnreadableFile(f"{name}: the file is empty. Expected a CSV or Excel export with a header row.")
+    if data.startswith(b"%PDF"):
+        raise UnreadableFile(f"{name}: this is a PDF document, not a table. Export the visits as CSV or Excel (.xlsx).")
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(con, name, data, table)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise UnreadableFile(f"{name}: this is an old-style Excel (.xls) file. Save it as .xlsx or CSV and upload that.")
+    text, encoding = decode(data)
+    if _looks_binary(text):
+        raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). Expected a CSV or Excel export.")
+    return _read_csv(con, name, text, encoding, data, table)
+
+
+def decode(data: bytes) -> tuple[str, str]:
+    """The text of a CSV file and the name of its encoding (UTF-8, UTF-16 or Windows-1252/Latin-1)."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace"), "UTF-8 with BOM"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace"), "UTF-16"
+    sample = data[:4000]
+    # UTF-16 without a BOM: ASCII text has a NUL in every other byte.
+    if len(sample) >= 4 and sample[1::2].count(0) > 0.4 * len(sample[1::2]):
+        return data.decode("utf-16-le", errors="replace"), "UTF-16 (little-endian, no BOM)"
+    if len(sample) >= 4 and sample[0::2].count(0) > 0.4 * len(sample[0::2]):
+        return data.decode("utf-16-be", errors="replace"), "UTF-16 (big-endian, no BOM)"
+    try:
+        return data.decode("utf-8"), "UTF-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "Windows-1252 (Latin-1)"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "Latin-1"
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:4000]
+    controls = sum(1 for ch in sample if ch < " " and ch not in "\r\n\t" or ch == "\ufffd")
+    return controls > 0.05 * max(len(sample), 1)
+
+
+def sniff_delimiter(text: str) -> str:
+    """The delimiter that splits the first lines into the most consistent, widest rows."""
+    head = "\n".join(text.splitlines()[:_SNIFF_LINES])
+    best, best_score = ",", (-1.0, 0)
+    for delim in DELIMITERS:
+        rows = [r for r in csv.reader(io.StringIO(head), delimiter=delim) if r]
+        if not rows or len(rows[0]) < 2:
+            continue
+        width = len(rows[0])
+        consistent = sum(1 for r in rows if len(r) == width) / len(rows)
+        score = (consistent, width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _header(text: str, delim: str) -> tuple[list[str], int]:
+    """The header's cells and the number of physical lines it spans (blank lines before it included)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            return [cell.strip() for cell in row], reader.line_num
+    return [], 0
+
+
+def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str) -> RawFile:
+    delim = sniff_delimiter(text)
+    headers, header_lines = _header(text, delim)
+    if len(headers) < 2:
+        raise UnreadableFile(
+            f"{name}: found only one column. Expected a table with a header row and columns separated by "
+            "commas, semicolons, tabs or pipes (at least a patient id and a visit date)."
+        )
+    headers = [h if h else f"column {i + 1}" for i, h in enumerate(headers)]
+    columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    payload = data[3:] if encoding == "UTF-8 with BOM" else data
+    if not encoding.startswith("UTF-8"):
+        payload = text.encode("utf-8")
+    # DuckDB reads files; the bytes live in a private temporary file only for the read.
+    fd, path = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(payload)
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {table}_cells AS
+            SELECT * FROM read_csv($path, header = false, skip = $skip, columns = $columns,
+                delim = $delim, quote = '"', escape = '"', auto_detect = false, strict_mode = true,
+                null_padding = false, ignore_errors = true, store_rejects = true,
+                rejects_table = '{table}_rejects', rejects_scan = '{table}_scan')""",
+            {"path": path, "skip": header_lines, "columns": columns, "delim": delim},
+        )
+    except duckdb.Error as exc:
+        raise UnreadableFile(f"{name}: the file could not be read as a table ({_first_line(exc)}).") from None
+    finally:
+        os.unlink(path)
+    raw = RawFile(name, table, headers, "csv", encoding, DELIMITERS[delim])
+    rejects = con.execute(
+        f"SELECT line, error_type, csv_line FROM {table}_rejects ORDER BY line"
+    ).fetchall()
+    con.execute(f"DROP TABLE {table}_rejects; DROP TABLE {table}_scan")
+    blank = _blank_lines(text)
+    for line, error, csv_line in rejects:
+        if not (csv_line or "").strip():
+            blank.add(line)  # a line of spaces is a blank line, not a row
+            continue
+        raw.broken_lines.append((line, _parser_reason(error, csv_line, delim, len(headers)), csv_line.strip()))
+    _attach_line_numbers(con, raw, text, delim, header_lines, blank)
+    return raw
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).strip().splitlines()[0][:200]
+
+
+def _parser_reason(error: str, csv_line: str, delim: str, width: int) -> str:
+    if error in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+        try:
+            found = len(next(csv.reader([csv_line.strip("\r\n")], delimiter=delim), []))
+        except csv.Error:
+            found = csv_line.count(delim) + 1
+        return f"the line has {found} field{'' if found == 1 else 's'} but the header has {width}"
+    if error == "UNQUOTED VALUE":
+        return "a quoted field is not closed properly"
+    if error == "INVALID ENCODING":
+        return "the line holds characters that are not valid text"
+    return f"the line could not be split into columns ({error.lower()})"
+
+
+def _blank_lines(text: str) -> set[int]:
+    if "\n\n" not in text and "\n\r\n" not in text and not re.search(r"\n[ \t]+\r?\n", text):
+        return set()
+    return {i + 1 for i, line in enumerate(text.splitlines()) if not line.strip()}
+
+
+def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines: int, blank: set[int]) -> None:
+    """Give each row read the line it starts on (header = line 1), then store it as `raw.table`.
+
+    DuckDB keeps the rows in file order but does not say which line each came from, and it
+    numbers broken lines by record, not by physical line. When every record is one line (the
+    usual case: physical lines = header + rows + broken + blank), row k is the k-th line that is
+    neither blank nor broken. Otherwise (line breaks inside quoted fields) Python's csv reader
+    tells where each record starts.
+    """
+    cells = f"{raw.table}_cells"
+    rows = con.execute(f"SELECT count(*) FROM {cells}").fetchone()[0]
+    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
+    broken = {line for line, _, _ in raw.broken_lines}
+    blank_after_header = {b for b in blank if b > header_lines}
+    if physical == header_lines + rows + len(broken) + len(blank_after_header):
+        starts = [n for n in range(header_lines + 1, physical + 1) if n not in broken and n not in blank_after_header]
+    else:
+        record_starts, starts = _record_starts(text, delim)
+        raw.broken_lines = [
+            (record_starts[line - 1] if line <= len(record_starts) else line, reason, text_)
+            for line, reason, text_ in raw.broken_lines
+        ]
+        broken = {line for line, _, _ in raw.broken_lines}
+        starts = [n for n in starts if n > header_lines and n not in broken]
+        if len(starts) != rows:
+            raw.notes.append("line numbers are approximate: the file has line breaks inside quoted fields")
+            starts = (starts + list(range(physical + 1, physical + 1 + rows)))[:rows]
+    if not broken and not blank_after_header and len(starts) == rows:
+        sql = f"CREATE OR REPLACE TEMP TABLE {raw.table} AS SELECT rowid + $first AS line, * FROM {cells}"
+        con.execute(sql, {"first": header_lines + 1})
+    else:
+        con.execute(
+            f"""CREATE OR REPLACE TEMP TABLE {raw.table} AS
+            SELECT s.line, c.* FROM {cells} c
+            JOIN (SELECT unnest($starts) AS line, generate_subscripts($starts, 1) - 1 AS k) s ON s.k = c.rowid
+            ORDER BY s.line""",
+            {"starts": starts},
+        )
+    con.execute(f"DROP TABLE {cells}")
+    raw.rows = rows + len(raw.broken_lines)
+
+
+def _record_starts(text: str, delim: str) -> tuple[list[int], list[int]]:
+    """The start line of every record (blank ones included), and of those that hold data."""
+    every, with_data = [], []
+    reader = csv.reader(io.StringIO(text), delimiter=delim)
+    previous = 0
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            break
+        start, previous = previous + 1, reader.line_num
+        every.append(start)
+        if record and any(c.strip() for c in record):
+            with_data.append(start)
+    return every, with_data
+
+
+def _read_xlsx(con, name: str, data: bytes, table: str) -> RawFile:
+    import openpyxl  # only Excel uploads need it
+
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise UnreadableFile(
+            f"{name}: this is a zip archive but not a readable Excel workbook ({_first_line(exc)}). "
+            "Expected a CSV or .xlsx export."
+        ) from None
+    sheet = book.worksheets[0]
+    headers: list[str] = []
+    records: list[tuple[int, list[str | None]]] = []
+    for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+        cells = [_excel_text(v) for v in values]
+        if not headers:
+            if any(cells):
+                headers = [c.strip() if c else f"column {i + 1}" for i, c in enumerate(cells)]
+            continue
+        if any(c is not None and c.strip() for c in cells):
+            records.append((number, (cells + [None] * len(headers))[: len(headers)]))
+    book.close()
+    if len(headers) < 2:
+        raise UnreadableFile(f"{name}: the first sheet has no header row with at least two columns.")
+    while headers and headers[-1].startswith("column ") and all(r[-1] is None for _, r in records):
+        headers.pop()  # Excel often reports empty trailing columns
+        records = [(n, r[:-1]) for n, r in records]
+    import pyarrow as pa
+
+    arrays = {"line": pa.array([n for n, _ in records], pa.int64())}
+    for i in range(len(headers)):
+        arrays[f"c{i}"] = pa.array([r[i] for _, r in records], pa.string())
+    arrow_table = pa.table(arrays)
+    con.register(f"{table}_arrow", arrow_table)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_arrow")
+    con.unregister(f"{table}_arrow")
+    raw = RawFile(name, table, headers, "xlsx", "Excel workbook", "", rows=len(records))
+    if len(book.sheetnames) > 1:
+        raw.notes.append(f"read the first sheet ('{sheet.title}') of {len(book.sheetnames)}")
+    return raw
+
+
+def _excel_text(value) -> str | None:
+    """An Excel cell as the text a CSV export would hold: dates as ISO, whole numbers without '.0'."""
+    import datetime
+
+    if value is None:
+        return None
+    if isinstance(value, datetime.datetime):
+        return value.date().isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,162 @@
+"""Settings in, small metric tables out: binds the settings to queries/*.sql and runs them.
+
+No Streamlit here: the app, the export CLI and the tests all call `compute`.
+Stages are cached in the connection: the series and assessments are rebuilt only when a
+setting they depend on changes, and a filter change reruns only the cohort and the final queries.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date
+
+import pandas as pd
+
+from dashboard import sql
+from dashboard.ingest import Dataset
+from dashboard.settings import Settings
+
+# Settings that change the series and the assessments (the expensive stage).
+_SERIES_KEYS = ("as_of", "planned", "series_gap_days", "score_timing", "baseline_window_days",
+                "end_of_series_days", "follow_up_days", "follow_up_low", "follow_up_high")
+# Settings that change which patients respond.
+_OUTCOME_KEYS = ("measure", "min_baseline", "response_reduction", "remission_cutoff")
+
+
+@dataclass(frozen=True)
+class Cohort:
+    """Which patients the panels describe, and how to split them (METRICS.md 7)."""
+
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (dimension, allowed values)
+    start_from: date | None = None
+    start_to: date | None = None
+    split_by: str = ""
+
+    @classmethod
+    def of(cls, filters: dict[str, list[str]] | None = None, split_by: str = "", start_from=None, start_to=None):
+        items = tuple((dim, tuple(values)) for dim, values in sorted((filters or {}).items()) if values)
+        return cls(items, start_from, start_to, split_by or "")
+
+
+@dataclass
+class MetricTables:
+    """Every panel's numbers. Each frame has a `grp` column (one group, 'All patients', unless split)."""
+
+    settings: Settings
+    as_of: date
+    summary: pd.DataFrame
+    response: pd.DataFrame
+    late_response: pd.DataFrame
+    dropout: pd.DataFrame
+    dropout_detail: pd.DataFrame
+    durability: pd.DataFrame
+    trajectories: pd.DataFrame
+    left_out_after_as_of: int = 0
+    groups: list[str] = field(default_factory=list)
+
+    def completion_rate(self) -> pd.Series:
+        """completed / (completed + dropped) per group (METRICS.md 4)."""
+        ended = self.summary["completed"] + self.summary["dropped"]
+        return (self.summary["completed"] / ended.where(ended > 0)).set_axis(self.summary["grp"])
+
+
+class Engine:
+    """Computes metrics for one loaded dataset, caching the stages it can."""
+
+    def __init__(self, dataset: Dataset):
+        self.dataset = dataset
+        self.con = dataset.con
+        sql.run(self.con, "wilson_macro")
+        self._series_key = None
+        self._outcome_key = None
+        self._cohort_key = None
+        self.latest_date: date | None = self.con.execute("SELECT max(session_date) FROM visits").fetchone()[0]
+
+    def params(self, settings: Settings) -> dict:
+        settings.validate()
+        measure = self.dataset.measures.get(settings.measure)
+        if measure is None:
+            raise ValueError(f"Unknown measure '{settings.measure}'.")
+        if not measure.lower_is_better:
+            raise ValueError(f"{measure.label} is higher-is-better, so it can't be the primary measure.")
+        low, high = settings.follow_up_window
+        return {
+            "as_of": settings.as_of or self.latest_date or date.today(),
+            "planned": settings.planned,
+            "series_gap_days": settings.series_gap_days,
+            "score_timing": settings.score_timing,
+            "baseline_window_days": settings.baseline_window_days,
+            "end_of_series_days": settings.end_of_series_days,
+            "follow_up_days": settings.follow_up_days,
+            "follow_up_low": low,
+            "follow_up_high": high,
+            "measure": measure.name,
+            "min_baseline": settings.min_baseline_for(measure),
+            "response_reduction": settings.response_reduction,
+            "remission_cutoff": measure.remission_cutoff,
+        }
+
+    def prepare(self, settings: Settings) -> dict:
+        """Build the series, assessments and outcome tables for these settings, if not built yet."""
+        params = self.params(settings)
+        series_key = tuple(params[k] for k in _SERIES_KEYS)
+        if series_key != self._series_key:
+            for step in ("series_infusions", "patient_series", "assessments"):
+                sql.run(self.con, step, params)
+            self._series_key, self._outcome_key, self._cohort_key = series_key, None, None
+        outcome_key = tuple(params[k] for k in _OUTCOME_KEYS)
+        if outcome_key != self._outcome_key:
+            sql.run(self.con, "responses", params)
+            sql.run(self.con, "outcomes", params)
+            self._outcome_key = outcome_key
+        return params
+
+    def select(self, cohort: Cohort) -> None:
+        if cohort == self._cohort_key:
+            return
+        sql.run(self.con, "cohort", {
+            "filter_dims": [d for d, _ in cohort.filters],
+            "filter_values": [list(v) for _, v in cohort.filters],
+            "split_by": cohort.split_by,
+            "start_from": cohort.start_from,
+            "start_to": cohort.start_to,
+        })
+        self._cohort_key = cohort
+
+    def compute(self, settings: Settings, cohort: Cohort | None = None) -> MetricTables:
+        params = self.prepare(settings)
+        self.select(cohort or Cohort())
+        frames = {name: sql.run(self.con, name, params).df() for name in (
+            "summary", "response_by_infusion", "late_response", "dropout", "dropout_detail", "durability",
+            "trajectories")}
+        left_out = self.con.execute(
+            "SELECT count(*) FROM visits WHERE session_date > $as_of", {"as_of": params["as_of"]}).fetchone()[0]
+        return MetricTables(
+            settings=settings,
+            as_of=params["as_of"],
+            summary=frames["summary"],
+            response=frames["response_by_infusion"],
+            late_response=frames["late_response"],
+            dropout=frames["dropout"],
+            dropout_detail=frames["dropout_detail"],
+            durability=frames["durability"],
+            trajectories=with_t_intervals(frames["trajectories"]),
+            left_out_after_as_of=left_out,
+            groups=frames["summary"]["grp"].tolist(),
+        )
+
+
+def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Add a t-based 95% interval for each mean (METRICS.md 3, trajectories)."""
+    from scipy import stats  # imported here: only trajectories need it, and it is slow to import
+
+    out = frame.copy()
+    n = out["patients"].astype(float)
+    half = [
+        stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k) if k > 1 and pd.notna(sd) else float("nan")
+        for k, sd in zip(n, out["sd"])
+    ]
+    out["mean_low"] = out["mean"] - half
+    out["mean_high"] = out["mean"] + half
+    return out

@@ -1,0 +1,68 @@
+"""Every setting of METRICS.md, with its defaults, in one place: the app, the CLI and the tests build it alike."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+
+from dashboard.measures import Measure
+
+SCORE_TIMINGS = ("pre", "post")
+DATE_STYLES = ("auto", "iso", "us", "eu")
+
+
+@dataclass(frozen=True)
+class Settings:
+    measure: str = "phq9"
+    min_baseline: float | None = None  # None: the measure's own moderate band
+    response_reduction: float = 0.50
+    score_timing: str = "pre"
+    planned: int = 6
+    series_gap_days: int = 21
+    baseline_window_days: int = 30
+    end_of_series_days: int = 14
+    as_of: date | None = None  # None: the latest session date among the rows used
+    follow_up_days: int = 30
+    follow_up_window: tuple[int, int] = (21, 45)
+    min_cell: int = 0
+
+    def validate(self) -> None:
+        """Raise ValueError with a plain message for a setting out of its sensible range."""
+        problems = []
+        if self.score_timing not in SCORE_TIMINGS:
+            problems.append(f"score timing must be 'pre' or 'post', not '{self.score_timing}'")
+        if not 0 < self.response_reduction < 1:
+            problems.append("the response reduction must be between 0 and 1 (0.5 means a 50% fall)")
+        if self.planned < 1:
+            problems.append("planned infusions must be at least 1")
+        for name in ("series_gap_days", "baseline_window_days", "end_of_series_days", "follow_up_days", "min_cell"):
+            if getattr(self, name) < 0:
+                problems.append(f"{name.replace('_', ' ')} can't be negative")
+        low, high = self.follow_up_window
+        if not 0 <= low <= self.follow_up_days <= high:
+            problems.append("the follow-up window must contain the follow-up day (e.g. 21..45 around 30)")
+        if self.min_baseline is not None and self.min_baseline < 0:
+            problems.append("the minimum baseline can't be negative")
+        if problems:
+            raise ValueError("; ".join(problems).capitalize() + ".")
+
+    def min_baseline_for(self, measure: Measure) -> float:
+        if self.min_baseline is not None:
+            return self.min_baseline
+        return measure.min_baseline or 0.0
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["as_of"] = self.as_of.isoformat() if self.as_of else None
+        out["follow_up_window"] = f"{self.follow_up_window[0]}..{self.follow_up_window[1]}"
+        return out
+
+
+def parse_window(text: str) -> tuple[int, int]:
+    """'21..45' -> (21, 45)."""
+    try:
+        low, high = text.split("..")
+        return int(low), int(high)
+    except ValueError:
+        raise ValueError(f"A follow-up window is written like 21..45, not '{text}'.") from None

@@ -1,0 +1,38 @@
+-- One value per patient and dimension (METRICS.md 1: dimensions describe the patient): the value
+-- on the first infusion, else the first value given, by date, file order, line. Derived here too:
+-- age band and the quarter of the first infusion. kap and other yes/no spellings read as yes/no.
+CREATE OR REPLACE TEMP TABLE patient_dims AS
+WITH picked AS (
+    SELECT c.patient_id, ic.name AS dim, min(c.candidate).v AS value
+    FROM dim_candidates c JOIN input_columns ic USING (file_idx, col)
+    GROUP BY c.patient_id, ic.name
+), given AS (
+    SELECT patient_id, dim,
+        CASE
+            WHEN dim = 'kap' AND lower(value) IN ('yes', 'y', 'true', 't', '1', 'x') THEN 'yes'
+            WHEN dim = 'kap' AND lower(value) IN ('no', 'n', 'false', 'f', '0') THEN 'no'
+            ELSE value
+        END AS value
+    FROM picked
+), age_bands AS (
+    SELECT patient_id, 'age_band' AS dim,
+        CASE
+            WHEN age < 18 THEN 'under 18'
+            WHEN age < 25 THEN '18-24'
+            WHEN age < 35 THEN '25-34'
+            WHEN age < 45 THEN '35-44'
+            WHEN age < 55 THEN '45-54'
+            WHEN age < 65 THEN '55-64'
+            ELSE '65+'
+        END AS value
+    FROM (SELECT patient_id, TRY_CAST(value AS DOUBLE) AS age FROM picked WHERE dim = 'age')
+    WHERE age IS NOT NULL
+), start_quarters AS (
+    SELECT patient_id, 'start_quarter' AS dim,
+        year(min(session_date)) || '-Q' || quarter(min(session_date)) AS value
+    FROM visits WHERE session_type = 'infusion'
+    GROUP BY patient_id
+)
+SELECT * FROM given
+UNION ALL SELECT * FROM age_bands
+UNION ALL SELECT * FROM start_quarters

@@ -1,0 +1,49 @@
+-- One row per patient whose series is in the data, for the primary $measure: series status,
+-- baseline usability, when they first responded, their status at their last assessment, and
+-- their one-month durability status (METRICS.md 4 and 5, in that order of rules).
+CREATE OR REPLACE TEMP TABLE outcomes AS
+WITH baseline AS (
+    SELECT patient_id, score FROM assessments WHERE kind = 'baseline' AND measure = $measure
+), follow_up AS (
+    SELECT patient_id, score, session_date FROM assessments WHERE kind = 'follow_up' AND measure = $measure
+), response_summary AS (
+    SELECT patient_id,
+        min(n) FILTER (WHERE responded) AS first_response_n,
+        max(n) AS last_assessed_n,
+        arg_max(responded, n) AS last_responded
+    FROM responses GROUP BY patient_id
+), judged AS (
+    SELECT s.patient_id, s.status, s.planned, s.infusions, s.first_date, s.last_date, s.first_booster,
+        b.score AS baseline,
+        CASE
+            WHEN b.score IS NULL THEN 'none'
+            WHEN b.score < $min_baseline::DOUBLE OR b.score <= 0 THEN 'below'
+            ELSE 'usable'
+        END AS baseline_status,
+        r.first_response_n, r.last_assessed_n, r.last_responded,
+        f.score AS follow_up_score, f.session_date AS follow_up_date
+    FROM patient_series s
+    LEFT JOIN baseline b USING (patient_id)
+    LEFT JOIN response_summary r USING (patient_id)
+    LEFT JOIN follow_up f USING (patient_id)
+    WHERE s.status <> 'started_before'
+)
+SELECT *,
+    CASE
+        WHEN baseline_status <> 'usable' OR last_assessed_n IS NULL THEN 'unknown'
+        WHEN last_responded THEN 'responder'
+        ELSE 'non-responder'
+    END AS response_at_last,
+    CASE
+        WHEN NOT (baseline_status = 'usable' AND status IN ('completed', 'dropped') AND coalesce(last_responded, false)) THEN NULL
+        WHEN follow_up_score IS NOT NULL THEN
+            CASE
+                WHEN first_booster < follow_up_date THEN 'booster_first'
+                WHEN follow_up_score <= baseline * (1 - $response_reduction::DOUBLE) + 1e-9 THEN 'durable'
+                ELSE 'lost'
+            END
+        WHEN first_booster <= last_date + $follow_up_high::INTEGER THEN 'booster_first'
+        WHEN $as_of::DATE > last_date + $follow_up_high::INTEGER THEN 'no_follow_up'
+        ELSE 'pending'
+    END AS durability
+FROM judged

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Set up a virtual environment with the pinned packages (once) and start the dashboard on the
+# bundled sample data at http://localhost:8501.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/venv.sh
+exec .venv/bin/python -m streamlit run dashboard/app.py "$@"
