@@ -103,14 +103,14 @@ class ColumnPlan:
     def index_of(self, role: str) -> int | None:
         return next((i for i, r in self.roles.items() if r == role), None)
 
-    def describe(self, headers: list[str]) -> list[tuple[str, str, str]]:
+    def describe(self, headers: list[str], measures: dict[str, Measure]) -> list[tuple[str, str, str]]:
         """(header, meaning, how) for each column, for the 'what we read' summary."""
         out = []
         for i, header in enumerate(headers):
             if i in self.roles:
                 meaning = ROLE_NAMES[self.roles[i]]
             elif i in self.measures:
-                meaning = f"score: {self.measures[i]}"
+                meaning = f"score: {measures[self.measures[i]].label}"
             elif i in self.dimensions:
                 meaning = f"dimension: {self.dimensions[i]}"
             else:

@@ -108,7 +108,7 @@ def load(
         )
         summaries.append(
             FileSummary(name, raw.kind, raw.encoding, raw.delimiter, plan.layout, style, reason,
-                        plan.describe(raw.headers), notes=list(raw.notes))
+                        plan.describe(raw.headers, measures), notes=list(raw.notes))
         )
         raws.append(raw)
         plans.append(plan)

@@ -206,7 +206,7 @@ def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines:
         if len(starts) != rows:
             raw.notes.append("line numbers are approximate: the file has line breaks inside quoted fields")
             starts = (starts + list(range(physical + 1, physical + 1 + rows)))[:rows]
-    if not broken and not blank_after_header and len(starts) == rows:
+    if starts == list(range(header_lines + 1, header_lines + 1 + rows)):
         sql = f"CREATE OR REPLACE TEMP TABLE {raw.table} AS SELECT rowid + $first AS line, * FROM {cells}"
         con.execute(sql, {"first": header_lines + 1})
     else:

@@ -1,0 +1,157 @@
+"""python -m dashboard.export INPUT... --out DIR: the metric tables as CSV files (METRICS.md 8).
+
+A thin wrapper over ingest and metrics, like the app. Imports no Streamlit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
+from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
+from dashboard.metrics import Engine, MetricTables
+from dashboard.settings import Settings, parse_window
+from dashboard.suppression import suppress
+
+# File -> (metric table, columns): a contract that tests and users rely on.
+FILES = {
+    "response_by_infusion.csv": ("response", [
+        "n", "assessed", "responders", "rate", "rate_low", "rate_high", "remitters", "remission_rate",
+        "cumulative_responders", "evaluable", "cumulative_rate"]),
+    "late_response.csv": ("late_response", [
+        "n", "non_responders", "late_responders", "no_later_assessment", "late_response_rate"]),
+    "dropout.csv": ("dropout", ["n", "dropped_after", "retained"]),
+    "durability.csv": ("durability", [
+        "eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "durability_rate",
+        "rate_low", "rate_high", "conservative_rate"]),
+}
+REJECTION_COLUMNS = ["file", "line", "column", "value", "reason"]
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def parser() -> argparse.ArgumentParser:
+    d = Settings()
+    p = argparse.ArgumentParser(prog="python -m dashboard.export", description=__doc__.splitlines()[0])
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV or XLSX visit exports")
+    p.add_argument("--out", required=True, type=Path, help="folder for the CSV files")
+    p.add_argument("--measure", default=d.measure, help="primary measure (default %(default)s)")
+    p.add_argument("--min-baseline", type=float, default=None, help="minimum baseline (default: the measure's)")
+    p.add_argument("--score-timing", choices=["pre", "post"], default=d.score_timing)
+    p.add_argument("--planned", type=int, default=d.planned)
+    p.add_argument("--series-gap-days", type=int, default=d.series_gap_days)
+    p.add_argument("--baseline-window-days", type=int, default=d.baseline_window_days)
+    p.add_argument("--end-of-series-days", type=int, default=d.end_of_series_days)
+    p.add_argument("--response-reduction", type=float, default=d.response_reduction)
+    p.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: latest visit)")
+    p.add_argument("--follow-up-days", type=int, default=d.follow_up_days)
+    p.add_argument("--follow-up-window", type=parse_window, default=d.follow_up_window, help="e.g. 21..45")
+    p.add_argument("--min-cell", type=int, default=d.min_cell, help="suppress counts below this (default off)")
+    p.add_argument("--measures", type=Path, help="TOML file declaring more measures")
+    p.add_argument("--map", type=Path, help="JSON column mapping file")
+    return p
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings(
+        measure=args.measure, min_baseline=args.min_baseline, response_reduction=args.response_reduction,
+        score_timing=args.score_timing, planned=args.planned, series_gap_days=args.series_gap_days,
+        baseline_window_days=args.baseline_window_days, end_of_series_days=args.end_of_series_days,
+        as_of=args.as_of, follow_up_days=args.follow_up_days, follow_up_window=args.follow_up_window,
+        min_cell=args.min_cell,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        settings = settings_from(args)
+        settings.validate()
+        measures = load_measures_file(args.measures.read_text(encoding="utf-8")) if args.measures else BUILTIN
+        mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
+        files = [(Path(path).name, Path(path).read_bytes()) for path in args.inputs]
+        dataset = load(duckdb.connect(), files, measures, mapping)
+        metrics = Engine(dataset).compute(settings)
+        write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])
+    except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {len(FILES) + 2} files to {args.out}: {dataset.rows_read} rows read, "
+          f"{dataset.rows_used} used, {dataset.rows_rejected} rejected")
+    return 0
+
+
+def write_all(out: Path, dataset, metrics: MetricTables, inputs: list[str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    min_cell = metrics.settings.min_cell
+    for filename, (table, columns) in FILES.items():
+        frame = suppress(getattr(metrics, table), table, min_cell)
+        write_csv(out / filename, columns, frame[columns].itertuples(index=False))
+    rejections = dataset.rejections()
+    write_csv(out / "rejections.csv", REJECTION_COLUMNS, rejections[REJECTION_COLUMNS].itertuples(index=False))
+    settings_json = {
+        "settings": metrics.settings.to_dict() | {"as_of": metrics.as_of.isoformat()},
+        "score_timing_note": _timing_note(metrics.settings.score_timing),
+        "input_files": inputs,
+        "files": [
+            {"name": f.name, "read_as": f.describe(), "date_style_reason": f.date_style_reason,
+             "rows_read": f.rows_read, "rows_used": f.rows_used, "rows_rejected": f.rows_rejected, "notes": f.notes}
+            for f in dataset.files
+        ],
+        "rows_read": dataset.rows_read,
+        "rows_used": dataset.rows_used,
+        "rows_rejected": dataset.rows_rejected,
+        "visits_after_as_of": metrics.left_out_after_as_of,
+    }
+    (out / "settings.json").write_text(json.dumps(settings_json, indent=2) + "\n", encoding="utf-8")
+
+
+def _timing_note(timing: str) -> str:
+    if timing == "pre":
+        return "scores taken before each infusion: the score at infusion n+1 describes the patient after n infusions"
+    return "scores taken after each infusion: the score at infusion n describes the patient after n infusions"
+
+
+def write_csv(path: Path, columns: list[str], rows) -> None:
+    """Rates unrounded, empty where undefined; text that Excel would run as a formula is neutralised."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([cell_text(v) for v in row])
+
+
+def cell_text(value) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    try:
+        import pandas as pd
+
+        if value is pd.NA or value is pd.NaT:
+            return ""
+    except ImportError:  # pragma: no cover
+        pass
+    if isinstance(value, float):
+        return repr(value)
+    text = str(value)
+    if text.startswith(_FORMULA_START) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())

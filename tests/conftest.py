@@ -1,0 +1,45 @@
+"""Shared helpers: load fixture files through the real ingest and compute metrics."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from dashboard.ingest import Dataset, load  # noqa: E402
+from dashboard.metrics import Cohort, Engine, MetricTables  # noqa: E402
+from dashboard.settings import Settings  # noqa: E402
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def load_files(*files: tuple[str, bytes], **kwargs) -> Dataset:
+    return load(duckdb.connect(), list(files), **kwargs)
+
+
+def load_fixture(*names: str, **kwargs) -> Dataset:
+    return load_files(*[(name, (FIXTURES / name).read_bytes()) for name in names], **kwargs)
+
+
+def metrics_for(dataset: Dataset, cohort: Cohort | None = None, **settings) -> MetricTables:
+    return Engine(dataset).compute(Settings(**settings), cohort)
+
+
+def column(frame, name, grp="All patients"):
+    """One column of a metric table as a plain list, for one group."""
+    values = frame.loc[frame["grp"] == grp, name].tolist()
+    return [None if v is None or v != v else v for v in values]
+
+
+@pytest.fixture
+def fixture_metrics():
+    def compute(name: str, **settings) -> MetricTables:
+        return metrics_for(load_fixture(name), **settings)
+
+    return compute

@@ -1,0 +1,169 @@
+"""Reading exports however the EHR wrote them: encodings, delimiters, headers, dates, layouts, Excel."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from conftest import load_files
+
+from dashboard.ingest import Mapping, MappingError, UnreadableFile
+
+CLEAN = (
+    "patient_id,session_date,session_type,phq9\n"
+    "P1,2025-03-01,baseline,20\n"
+    "P1,2025-03-04,infusion,18\n"
+    "P1,2025-03-14,infusion,9\n"
+)
+
+
+def visits(ds):
+    return ds.con.execute(
+        """SELECT v.patient_id, v.session_date::VARCHAR, v.session_type, s.score
+        FROM visits v LEFT JOIN scores s ON s.visit_id = v.visit_id AND s.measure = 'phq9' ORDER BY 1, 2"""
+    ).fetchall()
+
+
+EXPECTED = [("P1", "2025-03-01", "baseline", 20), ("P1", "2025-03-04", "infusion", 18),
+            ("P1", "2025-03-14", "infusion", 9)]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "utf-16", "utf-16-le", "cp1252"])
+@pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_encodings_delimiters_newlines(encoding, delimiter, newline):
+    text = CLEAN.replace(",", delimiter).replace("\n", newline)
+    ds = load_files(("x.csv", text.encode(encoding)))
+    assert visits(ds) == EXPECTED
+    assert ds.rows_rejected == 0
+
+
+def test_ehr_headers_values_and_latin1():
+    text = (
+        "Client ID;Date of Service;Encounter Type;Infusion #;PHQ-9 Total;GAD-7;Clinic;KAP\r\n"
+        "José 1;01.03.2025;Intake;;20;12;Nord;Ja\r\n"
+        "José 1;04.03.2025;Ketamine IV;1;18;11;Nord;Ja\r\n"
+        "José 1;14.03.2025;Ketamine IV;2;9,0;8;Nord;Ja\r\n"
+        "José 1;14.04.2025;Check-in;;7;;Nord;Ja\r\n"
+    )
+    ds = load_files(("export.csv", text.encode("cp1252")))
+    f = ds.files[0]
+    assert f.encoding.startswith("Windows-1252") and f.delimiter == "semicolon" and f.date_style == "eu"
+    assert [m for _, m, _ in f.columns] == [
+        "patient id", "session date", "session type", "infusion number", "score: PHQ-9", "score: GAD-7",
+        "dimension: site", "dimension: kap"]
+    rows = visits(ds)
+    assert rows[0] == ("José 1", "2025-03-01", "baseline", 20)
+    assert rows[2] == ("José 1", "2025-03-14", "infusion", 9.0)  # decimal comma in a ;-file
+    assert rows[3][2] == "follow_up"
+    assert ds.rows_rejected == 0
+
+
+@pytest.mark.parametrize("dates,style", [
+    (["03/01/2025", "03/04/2025", "03/14/2025"], "us"),   # 14 in the middle: month/day
+    (["01/03/2025", "04/03/2025", "14/03/2025"], "eu"),   # 14 first: day/month
+    (["01.03.2025", "04.03.2025", "14.03.2025"], "eu"),
+    (["2025-03-01", "2025-03-04", "2025-03-14"], "iso"),
+    (["2025/03/01", "2025/03/04", "2025/03/14 10:30"], "iso"),
+    (["1 Mar 2025", "4 Mar 2025", "14-Mar-2025"], "iso"),
+])
+def test_date_styles(dates, style):
+    text = "patient_id,session_date,session_type,phq9\n" + "".join(
+        f"P1,{d},{t},{s}\n" for d, t, s in zip(dates, ["baseline", "infusion", "infusion"], [20, 18, 9]))
+    ds = load_files(("x.csv", text.encode()))
+    assert ds.files[0].date_style == style
+    assert visits(ds) == EXPECTED
+
+
+def test_ambiguous_dates_follow_visit_order():
+    """No part above 12: read both ways. As US dates the visits are 3 days apart (03/01, 03/04,
+    03/07); as European they would spread over months (1 Mar, 3 Apr, 3 Jul). US is chosen, and said."""
+    text = ("patient_id,session_date,infusion_number,phq9\n"
+            "P1,03/01/2025,1,20\nP1,03/04/2025,2,15\nP1,03/07/2025,3,9\n"
+            "P2,04/02/2025,1,20\nP2,04/05/2025,2,15\n")
+    ds = load_files(("x.csv", text.encode()))
+    assert ds.files[0].date_style == "us"
+    assert "ambiguous" in ds.files[0].date_style_reason
+    ds_override = load_files(("x.csv", text.encode()), mapping=Mapping(date_style="eu"))
+    dates = ds_override.con.execute("SELECT min(session_date)::VARCHAR FROM visits").fetchone()[0]
+    assert dates == "2025-01-03"
+
+
+def test_long_layout_equals_wide():
+    long = ("patient_id,session_date,session_type,measure,score\n"
+            "P1,2025-03-01,baseline,PHQ-9,20\nP1,2025-03-01,baseline,GAD-7,12\n"
+            "P1,2025-03-04,infusion,PHQ-9,18\nP1,2025-03-14,infusion,phq9,9\n"
+            "P1,2025-03-14,infusion,HAM-A,9\n")
+    ds = load_files(("long.csv", long.encode()))
+    assert ds.files[0].layout == "long"
+    assert visits(ds) == EXPECTED
+    got = [tuple(r) for r in ds.rejections().itertuples(index=False)]
+    assert got == [("long.csv", 6, "score", "9", "HAM-A: unknown measure (declare it in a measures file)")]
+
+
+def test_excel_workbook():
+    openpyxl = pytest.importorskip("openpyxl")
+    import datetime
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Patient ID", "Visit Date", "Visit Type", "PHQ9 Total"])
+    sheet.append(["P1", datetime.datetime(2025, 3, 1), "Baseline", 20])
+    sheet.append(["P1", datetime.datetime(2025, 3, 4), "Infusion", 18])
+    sheet.append([None, None, None, None])
+    sheet.append(["P1", datetime.datetime(2025, 3, 14), "Infusion", 9.0])
+    sheet.append(["P1", "not a date", "Infusion", 9])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    ds = load_files(("x.xlsx", buffer.getvalue()))
+    assert visits(ds) == EXPECTED
+    assert [tuple(r) for r in ds.rejections().itertuples(index=False)] == [
+        ("x.xlsx", 6, "Visit Date", "not a date", "unreadable date")]
+
+
+def test_several_files_overlap():
+    """Two overlapping monthly exports: the overlap is an exact repeat; the later file's new
+    visits are added; a different score for the same visit is a conflict."""
+    first = "patient_id,session_date,phq9\nP1,2025-03-01,20\nP1,2025-03-04,18\n"
+    second = "Patient ID,Date of Service,PHQ-9\nP1,03/04/2025,18\nP1,03/14/2025,9\nP1,03/01/2025,21\n"
+    ds = load_files(("march.csv", first.encode()), ("april.csv", second.encode()))
+    got = [tuple(r)[:2] + tuple(r)[4:] for r in ds.rejections().itertuples(index=False)]
+    assert ("april.csv", 2, "exact repeat of march.csv line 3") in got
+    assert ("march.csv", 2, "conflicting duplicate: this visit has different phq9 scores") in got
+    assert ("april.csv", 4, "conflicting duplicate: this visit has different phq9 scores") in got
+    assert ds.rows_read == 5 and ds.rows_rejected == 1
+
+
+def test_quoted_fields_and_line_breaks_keep_line_numbers():
+    text = ('patient_id,session_date,phq9,note\n'
+            'P1,2025-03-01,20,"fine, thanks"\n'
+            'P1,2025-03-04,18,"two\nlines"\n'
+            'P1,2025-03-14,99,x\n')
+    ds = load_files(("x.csv", text.encode()))
+    assert [tuple(r)[1:4] for r in ds.rejections().itertuples(index=False)] == [(5, "phq9", "99")]
+
+
+@pytest.mark.parametrize("data,fragment", [
+    (b"", "empty"),
+    (b"   \n\n", "empty"),
+    (b"%PDF-1.4 binary", "PDF"),
+    (bytes(range(256)) * 20, "binary"),
+    (b"just one column\n1\n2\n", "only one column"),
+    (b"PK\x03\x04not really a zip", "not a readable Excel"),
+])
+def test_unreadable_files_get_one_clear_message(data, fragment):
+    with pytest.raises(UnreadableFile, match=fragment):
+        load_files(("bad.csv", data))
+
+
+def test_missing_columns_say_what_is_expected():
+    with pytest.raises(MappingError) as info:
+        load_files(("x.csv", b"Who,When,Mood\nP1,2025-03-01,20\n"))
+    message = str(info.value)
+    assert "patient id" in message and "'MRN'" in message and "'Who', 'When', 'Mood'" in message
+
+
+def test_mapping_file_maps_unknown_headers():
+    mapping = Mapping.from_json('{"columns": {"Who": "patient_id", "When": "session_date", "Mood": "phq9"}}')
+    ds = load_files(("x.csv", b"Who,When,Mood\nP1,2025-03-01,20\n"), mapping=mapping)
+    assert ds.rows_used == 1 and Mapping.from_json(mapping.to_json()) == mapping
