@@ -142,7 +142,9 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str)
         os.unlink(path)
     raw = RawFile(name, table, headers, "csv", encoding, DELIMITERS[delim])
     rejects = con.execute(
-        f"SELECT line, error_type, csv_line FROM {table}_rejects ORDER BY line"
+        # DuckDB may report one line more than once (once per surplus field): one entry a line.
+        f"""SELECT line, arg_min(error_type, column_idx), arg_min(csv_line, column_idx)
+        FROM {table}_rejects GROUP BY line ORDER BY line"""
     ).fetchall()
     con.execute(f"DROP TABLE {table}_rejects; DROP TABLE {table}_scan")
     blank = _blank_lines(text)

@@ -1,0 +1,177 @@
+"""python -m dashboard.export: the files and columns of METRICS.md 8, clear errors, suppression,
+and a messy export that gives exactly the numbers of the same visits written cleanly."""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import subprocess
+import sys
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES, ROOT
+
+from dashboard.export import FILES, main
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dashboard.export", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+
+
+def read(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_files_and_columns_are_the_contract(tmp_path):
+    assert main([str(FIXTURES / "six_patients.csv"), "--out", str(tmp_path)]) == 0
+    headers = {p.name: p.read_text().splitlines()[0] for p in tmp_path.glob("*.csv")}
+    assert headers == {
+        "response_by_infusion.csv": "n,assessed,responders,rate,rate_low,rate_high,remitters,remission_rate,"
+                                    "cumulative_responders,evaluable,cumulative_rate",
+        "late_response.csv": "n,non_responders,late_responders,no_later_assessment,late_response_rate",
+        "dropout.csv": "n,dropped_after,retained",
+        "durability.csv": "eligible,durable,lost,booster_first,no_follow_up,pending,durability_rate,rate_low,"
+                          "rate_high,conservative_rate",
+        "rejections.csv": "file,line,column,value,reason",
+    }
+    response = read(tmp_path / "response_by_infusion.csv")
+    # Hand-worked in test_metrics_hand_worked.py: 1/5 after one infusion, 2/3 after two.
+    assert [(r["n"], r["assessed"], r["responders"]) for r in response[:2]] == [("1", "5", "1"), ("2", "3", "2")]
+    assert float(response[1]["rate"]) == 2 / 3  # unrounded
+    late = read(tmp_path / "late_response.csv")
+    assert late[1]["late_response_rate"] == ""  # undefined: empty
+    settings = json.loads((tmp_path / "settings.json").read_text())
+    assert settings["settings"]["score_timing"] == "pre" and settings["settings"]["as_of"] == "2025-03-10"
+    assert (settings["rows_read"], settings["rows_used"], settings["rows_rejected"]) == (34, 33, 1)
+    assert read(tmp_path / "rejections.csv") == [{
+        "file": "six_patients.csv", "line": "35", "column": "session_type", "value": "No-show",
+        "reason": "not a visit: unrecognised session type"}]
+
+
+def test_every_setting_is_an_option(tmp_path):
+    out = tmp_path / "o"
+    result = run_cli(str(FIXTURES / "six_patients.csv"), "--out", str(out), "--measure", "phq9", "--min-baseline", "5",
+                     "--score-timing", "post", "--planned", "6", "--series-gap-days", "21",
+                     "--baseline-window-days", "30", "--end-of-series-days", "14", "--response-reduction", "0.5",
+                     "--as-of", "2025-03-10", "--follow-up-days", "30", "--follow-up-window", "21..45",
+                     "--min-cell", "0")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads((out / "settings.json").read_text())["settings"]
+    assert settings["min_baseline"] == 5 and settings["score_timing"] == "post"
+    assert settings["follow_up_window"] == "21..45"
+
+
+def test_min_cell_suppresses_counts_and_their_rates(tmp_path):
+    assert main([str(FIXTURES / "six_patients.csv"), "--out", str(tmp_path), "--min-cell", "3"]) == 0
+    first, second = read(tmp_path / "response_by_infusion.csv")[:2]
+    # n=1: 5 assessed, 1 responder (< 3): the count is "<3" and its rates are empty.
+    assert (first["assessed"], first["responders"], first["rate"], first["rate_low"]) == ("5", "<3", "", "")
+    assert first["evaluable"] == "5" and first["cumulative_rate"] == ""  # 1 cumulative responder
+    assert second["assessed"] == "3" and second["responders"] == "<3"
+
+
+@pytest.mark.parametrize("content,fragment", [
+    (b"", "the file is empty"),
+    (b"Who,When\nx,y\n", "Could not recognise these columns"),
+])
+def test_unreadable_input_exits_non_zero_with_one_clear_message(tmp_path, content, fragment):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    result = run_cli(str(bad), "--out", str(tmp_path / "o"))
+    assert result.returncode != 0
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_missing_file_and_bad_option_are_plain_errors(tmp_path):
+    result = run_cli(str(tmp_path / "nope.csv"), "--out", str(tmp_path / "o"))
+    assert result.returncode != 0 and "Traceback" not in result.stderr and "nope.csv" in result.stderr
+    result = run_cli(str(FIXTURES / "six_patients.csv"), "--out", str(tmp_path / "o"), "--follow-up-window", "45")
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+
+
+def test_rejections_csv_neutralises_formulas(tmp_path):
+    src = tmp_path / "x.csv"
+    src.write_text("patient_id,session_date,phq9\n=HYPERLINK(\"x\"),2025-01-01,@SUM(1)\n")
+    assert main([str(src), "--out", str(tmp_path / "o")]) == 0
+    rows = read(tmp_path / "o" / "rejections.csv")
+    assert rows[0]["value"] == "'@SUM(1)"
+
+
+# --- A messy export against the same visits written cleanly ------------------------------------
+
+def clinic_rows(seed: int = 11, patients: int = 80) -> list[dict]:
+    """A deterministic small clinic: baselines, series with dropout and gaps, follow-ups, boosters."""
+    rnd = random.Random(seed)
+    rows = []
+    for p in range(patients):
+        pid, site, start = f"P{p:03d}", rnd.choice(["North", "Südstadt"]), date(2025, 1, 1) + timedelta(days=rnd.randint(0, 300))
+        base = rnd.randint(8, 26)
+        rows.append(dict(pid=pid, day=start - timedelta(days=rnd.randint(0, 10)), type="baseline", phq=base,
+                         gad=rnd.randint(0, 21), site=site))
+        day, score = start, base
+        for k in range(1, rnd.choice([1, 2, 3, 4, 6, 6, 6, 7]) + 1):
+            rows.append(dict(pid=pid, day=day, type="infusion", num=k, phq=score, gad=rnd.choice([None, rnd.randint(0, 21)]),
+                             site=site))
+            score = max(0, score - rnd.randint(0, 5))
+            day += timedelta(days=rnd.choice([2, 3, 4, 25]) if k < 6 else rnd.randint(20, 40))
+        if rnd.random() < 0.7:
+            rows.append(dict(pid=pid, day=day + timedelta(days=rnd.randint(0, 35)), type="follow_up",
+                             phq=min(27, score + rnd.randint(0, 6)), site=site))
+    return rows
+
+
+def write_clean(rows, path: Path) -> None:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["patient_id", "session_date", "session_type", "infusion_number", "phq9", "gad7", "site"])
+        for r in rows:
+            w.writerow([r["pid"], r["day"].isoformat(), r["type"], r.get("num", ""), r["phq"],
+                        "" if r.get("gad") is None else r["gad"], r["site"]])
+
+
+def write_messy(rows, path: Path, rnd: random.Random) -> list[int]:
+    """Semicolons, Windows-1252, 31.12.2025 dates, EHR headers and values, CRLF, a few dozen bad
+    lines (every one rejected whole). Returns the bad lines' numbers."""
+    kinds = {"baseline": "Intake", "infusion": "Ketamine IV", "follow_up": "Check-in"}
+    lines = ["MRN;Date of Service;Encounter Type;Infusion #;PHQ-9 Total;GAD-7;Clinic"]
+    bad = []
+    for r in rows:
+        lines.append(";".join([r["pid"], r["day"].strftime("%d.%m.%Y"), kinds[r["type"]], str(r.get("num", "")),
+                               f"{r['phq']},0" if r["phq"] % 2 else str(r["phq"]),
+                               "N/A" if r.get("gad") is None else str(r["gad"]), r["site"]]))
+        if rnd.random() < 0.08:
+            junk = rnd.choice([
+                f"{r['pid']};{r['day'].strftime('%d.%m.%Y')};No-show;;;;{r['site']}",
+                f";{r['day'].strftime('%d.%m.%Y')};Ketamine IV;;12;;{r['site']}",
+                f"{r['pid']};31.02.2025;Ketamine IV;;12;;{r['site']}",
+                f"{r['pid']};{r['day'].strftime('%d.%m.%Y')};Cancelled;;;;{r['site']}",
+                lines[-1] + ";extra;fields",
+                lines[-1],  # an exact repeat of the line before
+            ])
+            lines.append(junk)
+            bad.append(len(lines))
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("cp1252"))
+    return bad
+
+
+def test_messy_export_gives_the_clean_numbers(tmp_path):
+    rows = clinic_rows()
+    write_clean(rows, tmp_path / "clean.csv")
+    bad_lines = write_messy(rows, tmp_path / "messy.csv", random.Random(5))
+    assert 20 <= len(bad_lines) <= 60
+    assert main([str(tmp_path / "clean.csv"), "--out", str(tmp_path / "a")]) == 0
+    assert main([str(tmp_path / "messy.csv"), "--out", str(tmp_path / "b")]) == 0
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text(), name
+    assert read(tmp_path / "a" / "rejections.csv") == []
+    rejected = read(tmp_path / "b" / "rejections.csv")
+    assert sorted(int(r["line"]) for r in rejected) == bad_lines
+    summary = json.loads((tmp_path / "b" / "settings.json").read_text())
+    assert "semicolon-separated, Windows-1252" in summary["files"][0]["read_as"]
+    assert summary["rows_rejected"] == len(bad_lines)
