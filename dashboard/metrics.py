@@ -124,12 +124,13 @@ class Engine:
         })
         self._cohort_key = cohort
 
-    def compute(self, settings: Settings, cohort: Cohort | None = None) -> MetricTables:
+    def compute(self, settings: Settings, cohort: Cohort | None = None, trajectories: bool = True) -> MetricTables:
+        """Every metric table for these settings and this cohort (trajectories=False skips the
+        trajectory table, which the CSV export does not write)."""
         params = self.prepare(settings)
         self.select(cohort or Cohort())
-        frames = {name: sql.run(self.con, name, params).df() for name in (
-            "summary", "response_by_infusion", "late_response", "dropout", "dropout_detail", "durability",
-            "trajectories")}
+        names = ["summary", "response_by_infusion", "late_response", "dropout", "dropout_detail", "durability"]
+        frames = {name: sql.run(self.con, name, params).df() for name in names + ["trajectories"] * trajectories}
         left_out = self.con.execute(
             "SELECT count(*) FROM visits WHERE session_date > $as_of", {"as_of": params["as_of"]}).fetchone()[0]
         return MetricTables(
@@ -141,7 +142,7 @@ class Engine:
             dropout=frames["dropout"],
             dropout_detail=frames["dropout_detail"],
             durability=frames["durability"],
-            trajectories=with_t_intervals(frames["trajectories"]),
+            trajectories=with_t_intervals(frames["trajectories"]) if trajectories else pd.DataFrame(),
             left_out_after_as_of=left_out,
             groups=frames["summary"]["grp"].tolist(),
         )

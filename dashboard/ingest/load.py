@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import duckdb
@@ -9,24 +10,21 @@ import pandas as pd
 
 from dashboard import sql
 from dashboard.ingest.columns import ColumnPlan, Mapping, plan_columns
-from dashboard.ingest.reading import RawFile, read_file
+from dashboard.ingest.reading import RawFile, drop_raw, read_file
 from dashboard.ingest.values import DATE_STYLE_NAMES, session_type
 from dashboard.measures import BUILTIN, Measure, measure_for_header
 
 _STAGING_DDL = """
 CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
 CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
-CREATE OR REPLACE TEMP TABLE staged_rows (file_idx INTEGER, line BIGINT, patient_raw VARCHAR, date_raw VARCHAR,
-    type_raw VARCHAR, number_raw VARCHAR, cells_hash UBIGINT);
-CREATE OR REPLACE TEMP TABLE staged_cells (file_idx INTEGER, line BIGINT, col INTEGER, measure_raw VARCHAR, raw VARCHAR);
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
-CREATE OR REPLACE TEMP TABLE dim_candidates (patient_id VARCHAR, file_idx INTEGER, col INTEGER,
-    candidate STRUCT(a BOOLEAN, d DATE, f INTEGER, l BIGINT, v VARCHAR));
+CREATE OR REPLACE TEMP TABLE dim_candidates (patient_id VARCHAR, file_idx INTEGER, col INTEGER, place BIGINT,
+    value VARCHAR);
 CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 """
-_SCRATCH = ("staged_rows", "staged_cells", "broken_lines", "dim_candidates", "parsed_rows", "parsed_cells",
+_SCRATCH = ("broken_lines", "dim_candidates", "parsed_rows", "parsed_cells",
             "type_map", "measure_map", "measure_ranges")
 
 
@@ -96,11 +94,13 @@ def load(
     """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message."""
     measures = measures or BUILTIN
     con.execute(_STAGING_DDL)
-    summaries, raws, plans = [], [], []
+    summaries, raws, plans, views = [], [], [], []
     for file_idx, (name, data) in enumerate(files):
         raw = read_file(con, name, data, f"raw_{file_idx}")
         plan = plan_columns(raw.headers, measures, mapping)
-        _stage_file(con, file_idx, raw, plan)
+        views.append(_stage_file(con, file_idx, raw, plan))
+        # staged_rows: every file's rows in one shape, as a view (nothing is copied).
+        con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(views))
         style, reason = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
         con.execute(
             "INSERT INTO input_files VALUES ($f, $name, $style, $delim)",
@@ -117,48 +117,49 @@ def load(
         sql.run(con, f"ingest/{step}")
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan)
-        con.execute(f"DROP TABLE {raw.table}")
     sql.run(con, "ingest/patient_dims")
     sql.run(con, "ingest/rejections")
+    con.execute("DROP VIEW staged_rows")
+    for raw in raws:
+        drop_raw(con, raw)
     _count_rows(con, summaries)
     for table in _SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     return Dataset(con, summaries, measures)
 
 
-def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> None:
-    """Copy one file's cells into the shared staging tables. Column names here are our own (c0, c1...)."""
+def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> str:
+    """Record one file's columns; return the SELECT that gives its rows the shared staged shape.
+
+    Only our own names (c0, c1...) and numbers are written into that SQL; headers and values
+    from the file stay data.
+    """
     for i, header in enumerate(raw.headers):
         role, name = _column_role(plan, i)
         con.execute("INSERT INTO input_columns VALUES ($f, $col, $header, $role, $name)",
                     {"f": file_idx, "col": i, "header": header, "role": role, "name": name})
-    col = {role: f"c{i}" for i, role in plan.roles.items()}
-    # Content of the rest of the row, for spotting exact repeats: ordered by what each column means.
-    others = sorted((name or "", i) for i, (_, name) in ((i, _column_role(plan, i)) for i in range(len(raw.headers)))
-                    if i not in plan.roles or plan.roles[i] in ("measure", "score"))
-    shape = "|".join(n for n, _ in others)
-    hashed = ", ".join(["$shape"] + [f"trim(c{i})" for _, i in others])
-    con.execute(
-        f"""INSERT INTO staged_rows
-        SELECT $f, line, {col['patient_id']}, {col['session_date']}, {col.get('session_type', 'NULL')},
-            {col.get('infusion_number', 'NULL')}, hash({hashed})
-        FROM {raw.table}""",
-        {"f": file_idx, "shape": shape},
-    )
-    if plan.layout == "long":
-        con.execute(
-            f"""INSERT INTO staged_cells SELECT $f, line, {plan.index_of('score')}, trim({col['measure']}), {col['score']}
-            FROM {raw.table} WHERE {col['score']} IS NOT NULL""",
-            {"f": file_idx},
-        )
-    else:
-        selects = " UNION ALL ".join(
-            f"SELECT $f, line, {i}, NULL, c{i} FROM {raw.table} WHERE c{i} IS NOT NULL" for i in plan.measures
-        )
-        con.execute(f"INSERT INTO staged_cells {selects}", {"f": file_idx})
     if raw.broken_lines:
         con.executemany("INSERT INTO broken_lines VALUES (?, ?, ?, ?)",
                         [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
+    col = {role: f"c{i}" for i, role in plan.roles.items()}
+    # The rest of the row, for spotting exact repeats, ordered by what each column means, so that
+    # files with the same columns in another order still compare equal.
+    others = sorted((_column_role(plan, i)[1] or "", i) for i in range(len(raw.headers))
+                    if i not in plan.roles or plan.roles[i] in ("measure", "score"))
+    shape = int(hashlib.sha256("|".join(n for n, _ in others).encode()).hexdigest()[:12], 16)
+    hashed = ", ".join([str(shape)] + [f"c{i}" for _, i in others])
+    if plan.layout == "long":
+        cell_cols, cell_values, measure_raw = [plan.index_of("score")], f"[{col['score']}]", f"trim({col['measure']})"
+    else:
+        cell_cols = list(plan.measures)
+        cell_values = "[" + ", ".join(f"c{i}" for i in plan.measures) + "]"
+        measure_raw = "NULL"
+    return f"""SELECT {file_idx} AS file_idx, line, {col['patient_id']} AS patient_raw,
+        {col['session_date']} AS date_raw, {col.get('session_type', 'NULL')}::VARCHAR AS type_raw,
+        {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, hash({hashed}) AS cells_hash,
+        {cell_cols}::INTEGER[] AS cell_cols, {cell_values}::VARCHAR[] AS cell_values,
+        {measure_raw}::VARCHAR AS measure_raw
+    FROM {raw.table}"""
 
 
 def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
@@ -202,37 +203,44 @@ def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) ->
     if raw_types:
         con.executemany("INSERT INTO type_map VALUES (?, ?)", [(r, session_type(r, overrides)) for r in raw_types])
     names = [r for (r,) in con.execute(
-        "SELECT DISTINCT measure_raw FROM staged_cells WHERE measure_raw IS NOT NULL").fetchall()]
+        "SELECT DISTINCT measure_raw FROM staged_rows WHERE measure_raw IS NOT NULL").fetchall()]
     if names:
         con.executemany("INSERT INTO measure_map VALUES (?, ?)", [(n, measure_for_header(n, measures)) for n in names])
     con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
 
 
 def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> None:
-    """Each patient's candidate value for every dimension of this file (see patient_dims.sql)."""
+    """Each patient's candidate value for every dimension of this file (see patient_dims.sql).
+
+    The candidate is the first non-missing value by (not the first infusion, date, file, line),
+    packed into one sortable number: 1 bit, 17 bits of days since 1900, 8 of file, 37 of line.
+    """
     if not plan.dimensions:
         return
+    present = "CASE WHEN length(c{i}) > 5 THEN true ELSE upper(trim(c{i})) NOT IN ('', 'NA', 'N/A', '-') END"
     picks = ", ".join(
-        f"min({{'a': NOT first_infusion, 'd': session_date, 'f': $f, 'l': line, 'v': nullif(trim(c{i}), '')}}) "
-        f"FILTER (WHERE upper(trim(c{i})) NOT IN ('', 'NA', 'N/A', '-')) AS c{i}"
+        f"{{'k': min(place) FILTER (WHERE {present.format(i=i)}), "
+        f"'v': arg_min(trim(c{i}), place) FILTER (WHERE {present.format(i=i)})}} AS c{i}"
         for i in plan.dimensions
     )
     con.execute(
         f"""INSERT INTO dim_candidates
-        SELECT patient_id, $f, CAST(substr(col, 2) AS INTEGER), candidate FROM (
+        SELECT patient_id, $f, CAST(substr(col, 2) AS INTEGER), candidate.k, candidate.v FROM (
             UNPIVOT (
-                SELECT p.patient_id, {picks}
+                SELECT patient_id, {picks}
                 FROM (
-                    SELECT r.*, p.patient_id, p.session_date,
-                        p.session_type = 'infusion' AND p.session_date = s.first_infusion AS first_infusion
+                    SELECT r.*, p.patient_id,
+                        (CASE WHEN p.session_type = 'infusion' AND p.session_date = s.first_infusion THEN 0 ELSE 1 END::BIGINT << 62)
+                        + (greatest(0, date_diff('day', DATE '1900-01-01', p.session_date))::BIGINT << 45)
+                        + ($f::BIGINT << 37) + r.line AS place
                     FROM {raw.table} r
                     JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
                     LEFT JOIN (SELECT patient_id, min(session_date) AS first_infusion FROM visits
-                               WHERE session_type = 'infusion' GROUP BY patient_id) s USING (patient_id)
-                ) p
-                GROUP BY p.patient_id
+                               WHERE session_type = 'infusion' GROUP BY patient_id) s ON s.patient_id = p.patient_id
+                )
+                GROUP BY patient_id
             ) ON COLUMNS(* EXCLUDE (patient_id)) INTO NAME col VALUE candidate
-        ) WHERE candidate IS NOT NULL""",
+        ) WHERE candidate.v IS NOT NULL""",
         {"f": file_idx},
     )
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import os
-import re
 import tempfile
 import zipfile
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ class UnreadableFile(ValueError):
 
 @dataclass
 class RawFile:
-    """One file's cells as text, in a DuckDB table `table` with columns line, c0..cN."""
+    """One file's cells as text: DuckDB view `table` (over table `table`_cells) with columns line, c0..cN."""
 
     name: str
     table: str
@@ -43,7 +42,7 @@ class RawFile:
 
 
 def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str) -> RawFile:
-    if not data or not data.strip():
+    if not data or data.isspace():
         raise UnreadableFile(f"{name}: the file is empty. Expected a CSV or Excel export with a header row.")
     if data.startswith(b"%PDF"):
         raise UnreadableFile(f"{name}: this is a PDF document, not a table. Export the visits as CSV or Excel (.xlsx).")
@@ -87,7 +86,7 @@ def _looks_binary(text: str) -> bool:
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter that splits the first lines into the most consistent, widest rows."""
-    head = "\n".join(text.splitlines()[:_SNIFF_LINES])
+    head = "\n".join(text[:200_000].splitlines()[:_SNIFF_LINES])
     best, best_score = ",", (-1.0, 0)
     for delim in DELIMITERS:
         rows = [r for r in csv.reader(io.StringIO(head), delimiter=delim) if r]
@@ -103,10 +102,13 @@ def sniff_delimiter(text: str) -> str:
 
 def _header(text: str, delim: str) -> tuple[list[str], int]:
     """The header's cells and the number of physical lines it spans (blank lines before it included)."""
-    reader = csv.reader(io.StringIO(text), delimiter=delim)
-    for row in reader:
-        if any(cell.strip() for cell in row):
-            return [cell.strip() for cell in row], reader.line_num
+    for head in (text[:1_000_000], text):  # the header is near the top; don't copy a big file to find it
+        reader = csv.reader(io.StringIO(head), delimiter=delim)
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                if head is text or reader.line_num < head.count("\n"):
+                    return [cell.strip() for cell in row], reader.line_num
+                break
     return [], 0
 
 
@@ -176,7 +178,8 @@ def _parser_reason(error: str, csv_line: str, delim: str, width: int) -> str:
 
 
 def _blank_lines(text: str) -> set[int]:
-    if "\n\n" not in text and "\n\r\n" not in text and not re.search(r"\n[ \t]+\r?\n", text):
+    """Empty lines, which DuckDB skips. (A line of spaces comes back as a broken line instead.)"""
+    if "\n\n" not in text and "\n\r\n" not in text:
         return set()
     return {i + 1 for i, line in enumerate(text.splitlines()) if not line.strip()}
 
@@ -196,7 +199,8 @@ def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines:
     broken = {line for line, _, _ in raw.broken_lines}
     blank_after_header = {b for b in blank if b > header_lines}
     if physical == header_lines + rows + len(broken) + len(blank_after_header):
-        starts = [n for n in range(header_lines + 1, physical + 1) if n not in broken and n not in blank_after_header]
+        skipped = broken | blank_after_header
+        starts = [n for n in range(header_lines + 1, physical + 1) if n not in skipped] if skipped else None
     else:
         record_starts, starts = _record_starts(text, delim)
         raw.broken_lines = [
@@ -208,9 +212,10 @@ def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines:
         if len(starts) != rows:
             raw.notes.append("line numbers are approximate: the file has line breaks inside quoted fields")
             starts = (starts + list(range(physical + 1, physical + 1 + rows)))[:rows]
-    if starts == list(range(header_lines + 1, header_lines + 1 + rows)):
-        sql = f"CREATE OR REPLACE TEMP TABLE {raw.table} AS SELECT rowid + $first AS line, * FROM {cells}"
-        con.execute(sql, {"first": header_lines + 1})
+    if starts is None:
+        # The usual case: a view, so a million rows are not copied just to number them.
+        sql = f"CREATE OR REPLACE TEMP VIEW {raw.table} AS SELECT rowid + {header_lines + 1} AS line, * FROM {cells}"
+        con.execute(sql)
     else:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {raw.table} AS
@@ -219,7 +224,9 @@ def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines:
             ORDER BY s.line""",
             {"starts": starts},
         )
-    con.execute(f"DROP TABLE {cells}")
+        con.execute(f"DROP TABLE {cells}")
+        con.execute(f"ALTER TABLE {raw.table} RENAME TO {cells}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {raw.table} AS SELECT * FROM {cells}")
     raw.rows = rows + len(raw.broken_lines)
 
 
@@ -276,7 +283,8 @@ def _read_xlsx(con, name: str, data: bytes, table: str) -> RawFile:
         arrays[f"c{i}"] = pa.array([r[i] for _, r in records], pa.string())
     arrow_table = pa.table(arrays)
     con.register(f"{table}_arrow", arrow_table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM {table}_arrow")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_cells AS SELECT * FROM {table}_arrow")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_cells")
     con.unregister(f"{table}_arrow")
     raw = RawFile(name, table, headers, "xlsx", "Excel workbook", "", rows=len(records))
     if len(book.sheetnames) > 1:
@@ -299,3 +307,8 @@ def _excel_text(value) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
+
+
+def drop_raw(con: duckdb.DuckDBPyConnection, raw: RawFile) -> None:
+    con.execute(f"DROP VIEW IF EXISTS {raw.table}")
+    con.execute(f"DROP TABLE IF EXISTS {raw.table}_cells")

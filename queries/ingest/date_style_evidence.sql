@@ -1,7 +1,7 @@
 -- Evidence for one file's date style: how many dates are ISO or day/month-like, and the largest
 -- first and second parts of the d/m-like ones (a part above 12 can only be a day).
 WITH dates AS (
-    SELECT trim(date_raw) AS txt FROM staged_rows WHERE file_idx = $file_idx AND date_raw IS NOT NULL
+    SELECT DISTINCT trim(date_raw) AS txt FROM staged_rows WHERE file_idx = $file_idx AND date_raw IS NOT NULL
 ), parts AS (
     SELECT
         regexp_matches(txt, '^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T].*)?$') AS is_iso,

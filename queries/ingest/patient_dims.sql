@@ -3,7 +3,7 @@
 -- age band and the quarter of the first infusion. kap and other yes/no spellings read as yes/no.
 CREATE OR REPLACE TEMP TABLE patient_dims AS
 WITH picked AS (
-    SELECT c.patient_id, ic.name AS dim, min(c.candidate).v AS value
+    SELECT c.patient_id, ic.name AS dim, arg_min(c.value, c.place) AS value
     FROM dim_candidates c JOIN input_columns ic USING (file_idx, col)
     GROUP BY c.patient_id, ic.name
 ), given AS (

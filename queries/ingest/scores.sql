@@ -1,6 +1,7 @@
--- One score per visit and measure, from the cells that were not rejected.
+-- One score per visit and measure, from the cells that were not rejected. A visit of one row
+-- has one cell per measure; only visits merged from several rows need grouping.
 CREATE OR REPLACE TEMP TABLE scores AS
-SELECT visit_id, measure, any_value(score) AS score
-FROM parsed_cells
-WHERE problem IS NULL
+SELECT visit_id, measure, score FROM parsed_cells WHERE problem IS NULL AND rows_in_visit = 1
+UNION ALL
+SELECT visit_id, measure, any_value(score) FROM parsed_cells WHERE problem IS NULL AND rows_in_visit > 1
 GROUP BY visit_id, measure
