@@ -17,9 +17,11 @@ WITH series AS (
 ), at_infusion AS (
     SELECT i.patient_id, i.k, i.in_series, sc.measure, sc.score, sc.session_date
     FROM series_infusions i JOIN scored sc USING (visit_id)
+    SEMI JOIN series s ON s.patient_id = i.patient_id
 ), after_series AS (
     SELECT sc.patient_id, sc.measure, sc.score, sc.session_date, 0 AS source_order
-    FROM scored sc WHERE sc.session_type = 'follow_up'
+    FROM scored sc SEMI JOIN series s ON s.patient_id = sc.patient_id
+    WHERE sc.session_type = 'follow_up'
     UNION ALL
     SELECT patient_id, measure, score, session_date, 1
     FROM at_infusion WHERE NOT in_series AND $score_timing = 'pre'
