@@ -163,3 +163,44 @@ def test_as_of_earlier_leaves_later_rows_out(six):
     assert m.left_out_after_as_of == 7  # E 03-10, F 03-01 03-03 03-06, A 02-22, D 02-20, H 02-15
     d = m.durability.iloc[0]
     assert (d.eligible, d.durable, d.pending) == (2, 0, 2)
+
+
+PLANNED = """patient_id,session_date,session_type,phq9,planned_infusions
+Q,2025-01-01,infusion,20,3
+Q,2025-01-03,infusion,15,
+Q,2025-01-06,infusion,9,
+Q,2025-01-09,infusion,8,
+R,2025-01-01,infusion,20,
+R,2025-01-03,infusion,15,
+R,2025-01-06,infusion,12,
+S,2024-11-22,baseline,25,
+S,2025-01-01,infusion,20,
+S,2025-01-04,infusion,10,
+S,2025-03-01,follow_up,10,
+"""
+
+
+def test_planned_infusions_column_and_baseline_window():
+    """Q plans 3: its series is 01-01, 01-03, 01-06 (completed); 01-09 is a booster, and its
+    check-in (8) is Q's score after 3 (pre timing, within 14 days of 01-06): 8 <= 10 responds.
+    R plans the default 6 and stopped after 3 (last infusion 01-06, as_of 03-01). S's baseline
+    row is 40 days before its first infusion, outside the 30-day window: with pre timing its
+    infusion-1 score (20) is the baseline; S stopped after 2 (10 <= 10 responds after 1).
+    N = 6, the largest plan."""
+    from conftest import load_files
+
+    ds = load_files(("planned.csv", PLANNED.encode()))
+    m = metrics_for(ds)
+    s = m.summary.iloc[0]
+    assert (s.patients_started, s.completed, s.dropped) == (3, 1, 2)
+    assert column(m.dropout, "n") == [1, 2, 3, 4, 5, 6]
+    assert column(m.dropout, "dropped_after") == [0, 1, 1, 0, 0, 0]
+    # at risk: n1 3, n2 Q R (L=3) + S (stopped at 2) = 3, n3 Q (completed at 3) + R (stopped at 3) = 2
+    assert column(m.dropout, "at_risk")[:4] == [3, 3, 2, 0]
+    assert column(m.dropout, "retained")[:4] == pytest.approx([1, 1, 2 / 3, 2 / 3 * 0.5])
+    r = m.response
+    # after 1: Q 15 (thr 10) no, R 15 no, S 10 (thr 10) yes; after 2: Q 9 yes, R 12 no; after 3: Q 8 yes
+    assert column(r, "assessed")[:3] == [3, 2, 1]
+    assert column(r, "responders")[:3] == [1, 1, 1]
+    post = metrics_for(ds, score_timing="post").summary.iloc[0]
+    assert (post.usable_baseline, post.no_baseline) == (0, 3)

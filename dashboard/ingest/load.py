@@ -10,7 +10,7 @@ import pandas as pd
 
 from dashboard import sql
 from dashboard.ingest.columns import ColumnPlan, Mapping, plan_columns
-from dashboard.ingest.reading import RawFile, drop_raw, read_file
+from dashboard.ingest.reading import RawFile, UnreadableFile, drop_raw, read_file
 from dashboard.ingest.values import DATE_STYLE_NAMES, session_type
 from dashboard.measures import BUILTIN, Measure, measure_for_header
 
@@ -93,6 +93,10 @@ def load(
 ) -> Dataset:
     """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message."""
     measures = measures or BUILTIN
+    if not files:
+        raise UnreadableFile("No file was given. Expected one or more CSV or Excel visit exports.")
+    if len(files) > 255:  # the dimension ranking packs the file number into 8 bits
+        raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
     summaries, raws, plans, views = [], [], [], []
     for file_idx, (name, data) in enumerate(files):
