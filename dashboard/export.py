@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.validate()
         measures = load_measures_file(args.measures.read_text(encoding="utf-8")) if args.measures else BUILTIN
         mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
-        files = [(Path(path).name, Path(path).read_bytes()) for path in args.inputs]
+        files = [(Path(path).name, Path(path).read_bytes(), str(path)) for path in args.inputs]
         dataset = load(duckdb.connect(), files, measures, mapping)
         metrics = Engine(dataset).compute(settings, trajectories=False)
         write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])

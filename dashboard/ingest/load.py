@@ -87,11 +87,13 @@ class Dataset:
 
 def load(
     con: duckdb.DuckDBPyConnection,
-    files: list[tuple[str, bytes]],
+    files: list[tuple[str, bytes]] | list[tuple[str, bytes, str]],
     measures: dict[str, Measure] | None = None,
     mapping: Mapping | None = None,
 ) -> Dataset:
-    """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message."""
+    """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message.
+
+    Each file is (name, bytes), or (name, bytes, path) when it is also on disk."""
     measures = measures or BUILTIN
     if not files:
         raise UnreadableFile("No file was given. Expected one or more CSV or Excel visit exports.")
@@ -99,8 +101,8 @@ def load(
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
     summaries, raws, plans, views = [], [], [], []
-    for file_idx, (name, data) in enumerate(files):
-        raw = read_file(con, name, data, f"raw_{file_idx}")
+    for file_idx, (name, data, *path) in enumerate(files):
+        raw = read_file(con, name, data, f"raw_{file_idx}", *path)
         plan = plan_columns(raw.headers, measures, mapping)
         views.append(_stage_file(con, file_idx, raw, plan))
         # staged_rows: every file's rows in one shape, as a view (nothing is copied).

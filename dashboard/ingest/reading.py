@@ -41,7 +41,9 @@ class RawFile:
     notes: list[str] = field(default_factory=list)
 
 
-def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str) -> RawFile:
+def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str, path: str | None = None) -> RawFile:
+    """Read one export. `path`, when the bytes came from a file on disk, lets DuckDB read a UTF-8
+    file in place instead of from a temporary copy."""
     if not data or data.isspace():
         raise UnreadableFile(f"{name}: the file is empty. Expected a CSV or Excel export with a header row.")
     if data.startswith(b"%PDF"):
@@ -53,7 +55,7 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str
     text, encoding = decode(data)
     if _looks_binary(text):
         raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). Expected a CSV or Excel export.")
-    return _read_csv(con, name, text, encoding, data, table)
+    return _read_csv(con, name, text, encoding, data, table, path if encoding == "UTF-8" else None)
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -112,7 +114,7 @@ def _header(text: str, delim: str) -> tuple[list[str], int]:
     return [], 0
 
 
-def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str) -> RawFile:
+def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str, path: str | None) -> RawFile:
     delim = sniff_delimiter(text)
     headers, header_lines = _header(text, delim)
     if len(headers) < 2:
@@ -122,14 +124,17 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str)
         )
     headers = [h if h else f"column {i + 1}" for i, h in enumerate(headers)]
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
-    payload = data[3:] if encoding == "UTF-8 with BOM" else data
-    if not encoding.startswith("UTF-8"):
-        payload = text.encode("utf-8")
-    # DuckDB reads files; the bytes live in a private temporary file only for the read.
-    fd, path = tempfile.mkstemp(suffix=".csv")
-    try:
+    temporary = path is None
+    if temporary:
+        # DuckDB reads files; uploaded bytes live in a private temporary file only for the read.
+        payload = data[3:] if encoding == "UTF-8 with BOM" else data
+        if not encoding.startswith("UTF-8"):
+            payload = text.encode("utf-8")
+        fd, path = tempfile.mkstemp(suffix=".csv")
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
+        del payload
+    try:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {table}_cells AS
             SELECT * FROM read_csv($path, header = false, skip = $skip, columns = $columns,
@@ -141,7 +146,8 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str)
     except duckdb.Error as exc:
         raise UnreadableFile(f"{name}: the file could not be read as a table ({_first_line(exc)}).") from None
     finally:
-        os.unlink(path)
+        if temporary:
+            os.unlink(path)
     raw = RawFile(name, table, headers, "csv", encoding, DELIMITERS[delim])
     rejects = con.execute(
         # DuckDB may report one line more than once (once per surplus field): one entry a line.
