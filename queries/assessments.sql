@@ -11,58 +11,58 @@ CREATE OR REPLACE TEMP TABLE assessments AS
 WITH series AS (
     SELECT * FROM patient_series WHERE status <> 'started_before'
 ), scored AS (
-    SELECT v.patient_id, v.visit_id, v.session_date, v.session_type, s.measure, s.score
+    SELECT v.patient_key, v.visit_id, v.session_date, v.session_type, s.measure, s.score
     FROM visits v JOIN scores s USING (visit_id)
     WHERE v.session_date <= $as_of::DATE
 ), at_infusion AS (
-    SELECT i.patient_id, i.k, i.in_series, sc.measure, sc.score, sc.session_date
+    SELECT i.patient_key, i.k, i.in_series, sc.measure, sc.score, sc.session_date
     FROM series_infusions i JOIN scored sc USING (visit_id)
-    SEMI JOIN series s ON s.patient_id = i.patient_id
+    SEMI JOIN series s ON s.patient_key = i.patient_key
 ), after_series AS (
-    SELECT sc.patient_id, sc.measure, sc.score, sc.session_date, 0 AS source_order
-    FROM scored sc SEMI JOIN series s ON s.patient_id = sc.patient_id
+    SELECT sc.patient_key, sc.measure, sc.score, sc.session_date, 0 AS source_order
+    FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key
     WHERE sc.session_type = 'follow_up'
     UNION ALL
-    SELECT patient_id, measure, score, session_date, 1
+    SELECT patient_key, measure, score, session_date, 1
     FROM at_infusion WHERE NOT in_series AND $score_timing = 'pre'
 ), baseline_rows AS (
-    SELECT sc.patient_id, sc.measure, arg_max(sc.score, sc.session_date) AS score, max(sc.session_date) AS session_date
-    FROM scored sc JOIN series s USING (patient_id)
+    SELECT sc.patient_key, sc.measure, arg_max(sc.score, sc.session_date) AS score, max(sc.session_date) AS session_date
+    FROM scored sc JOIN series s USING (patient_key)
     WHERE sc.session_type = 'baseline'
         AND sc.session_date BETWEEN s.first_date - $baseline_window_days::INTEGER AND s.first_date
-    GROUP BY sc.patient_id, sc.measure
+    GROUP BY sc.patient_key, sc.measure
 ), baselines AS (
     SELECT * FROM baseline_rows
     UNION ALL
-    SELECT a.patient_id, a.measure, a.score, a.session_date
-    FROM at_infusion a JOIN series s USING (patient_id)
+    SELECT a.patient_key, a.measure, a.score, a.session_date
+    FROM at_infusion a JOIN series s USING (patient_key)
     WHERE $score_timing = 'pre' AND a.in_series AND a.k = 1
-        AND NOT EXISTS (SELECT 1 FROM baseline_rows b WHERE b.patient_id = a.patient_id AND b.measure = a.measure)
+        AND NOT EXISTS (SELECT 1 FROM baseline_rows b WHERE b.patient_key = a.patient_key AND b.measure = a.measure)
 ), end_of_series AS (
-    SELECT a.patient_id, a.measure, s.infusions AS n,
+    SELECT a.patient_key, a.measure, s.infusions AS n,
         arg_min(a.score, (a.session_date, a.source_order)) AS score, min(a.session_date) AS session_date
-    FROM after_series a JOIN series s USING (patient_id)
+    FROM after_series a JOIN series s USING (patient_key)
     WHERE $score_timing = 'pre'
         AND a.session_date BETWEEN s.last_date AND s.last_date + $end_of_series_days::INTEGER
-    GROUP BY a.patient_id, a.measure, s.infusions
+    GROUP BY a.patient_key, a.measure, s.infusions
 ), after_n AS (
-    SELECT patient_id, measure, k AS n, score, session_date
+    SELECT patient_key, measure, k AS n, score, session_date
     FROM at_infusion WHERE in_series AND $score_timing = 'post'
     UNION ALL
-    SELECT patient_id, measure, k - 1, score, session_date
+    SELECT patient_key, measure, k - 1, score, session_date
     FROM at_infusion WHERE in_series AND k > 1 AND $score_timing = 'pre'
     UNION ALL
     SELECT * FROM end_of_series
 ), follow_ups AS (
-    SELECT a.patient_id, a.measure,
+    SELECT a.patient_key, a.measure,
         arg_min(a.score, (abs(datediff('day', s.last_date + $follow_up_days::INTEGER, a.session_date)), a.session_date, a.source_order)) AS score,
         arg_min(a.session_date, (abs(datediff('day', s.last_date + $follow_up_days::INTEGER, a.session_date)), a.session_date, a.source_order)) AS session_date
-    FROM after_series a JOIN series s USING (patient_id)
+    FROM after_series a JOIN series s USING (patient_key)
     WHERE a.session_date BETWEEN s.last_date + $follow_up_low::INTEGER AND s.last_date + $follow_up_high::INTEGER
-    GROUP BY a.patient_id, a.measure
+    GROUP BY a.patient_key, a.measure
 )
-SELECT patient_id, measure, 'baseline' AS kind, 0 AS n, score, session_date FROM baselines
+SELECT patient_key, measure, 'baseline' AS kind, 0 AS n, score, session_date FROM baselines
 UNION ALL
-SELECT patient_id, measure, 'after', n, score, session_date FROM after_n
+SELECT patient_key, measure, 'after', n, score, session_date FROM after_n
 UNION ALL
-SELECT patient_id, measure, 'follow_up', NULL, score, session_date FROM follow_ups
+SELECT patient_key, measure, 'follow_up', NULL, score, session_date FROM follow_ups

@@ -4,8 +4,8 @@ SELECT c.grp, o.infusions AS n, o.response_at_last,
     coalesce(d.value, '(not recorded)') AS reason,
     count(*) AS patients
 FROM outcomes o
-JOIN cohort c USING (patient_id)
-LEFT JOIN patient_dims d ON d.patient_id = o.patient_id AND d.dim = 'discontinuation_reason'
+JOIN cohort c USING (patient_key)
+LEFT JOIN patient_dims d ON d.patient_key = o.patient_key AND d.dim = 'discontinuation_reason'
 WHERE o.status = 'dropped'
 GROUP BY ALL
 ORDER BY c.grp, n, o.response_at_last, reason

@@ -12,7 +12,7 @@ WITH per_group AS (
         count(*) FILTER (WHERE o.durability = 'pending') AS pending
     FROM (SELECT DISTINCT grp FROM cohort) g
     LEFT JOIN cohort c ON c.grp = g.grp
-    LEFT JOIN outcomes o ON o.patient_id = c.patient_id
+    LEFT JOIN outcomes o ON o.patient_key = c.patient_key
     GROUP BY g.grp
 )
 SELECT *,

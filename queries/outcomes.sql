@@ -3,17 +3,19 @@
 -- their one-month durability status (METRICS.md 4 and 5, in that order of rules).
 CREATE OR REPLACE TEMP TABLE outcomes AS
 WITH baseline AS (
-    SELECT patient_id, score FROM assessments WHERE kind = 'baseline' AND measure = $measure
+    SELECT patient_key, score FROM assessments WHERE kind = 'baseline' AND measure = $measure
 ), follow_up AS (
-    SELECT patient_id, score, session_date FROM assessments WHERE kind = 'follow_up' AND measure = $measure
+    SELECT patient_key, score, session_date FROM assessments WHERE kind = 'follow_up' AND measure = $measure
 ), response_summary AS (
-    SELECT patient_id,
+    SELECT patient_key,
         min(n) FILTER (WHERE responded) AS first_response_n,
         max(n) AS last_assessed_n,
         arg_max(responded, n) AS last_responded
-    FROM responses GROUP BY patient_id
+    FROM responses GROUP BY patient_key
+), assessed_at_last AS (
+    SELECT r.patient_key FROM responses r JOIN patient_series s USING (patient_key) WHERE r.n = s.infusions
 ), judged AS (
-    SELECT s.patient_id, s.status, s.planned, s.infusions, s.first_date, s.last_date, s.first_booster,
+    SELECT s.patient_key, s.status, s.planned, s.infusions, s.first_date, s.last_date, s.first_booster,
         b.score AS baseline,
         CASE
             WHEN b.score IS NULL THEN 'none'
@@ -21,11 +23,20 @@ WITH baseline AS (
             ELSE 'usable'
         END AS baseline_status,
         r.first_response_n, r.last_assessed_n, r.last_responded,
-        f.score AS follow_up_score, f.session_date AS follow_up_date
+        f.score AS follow_up_score, f.session_date AS follow_up_date,
+        -- Intention to treat (METRICS.md 3): a patient counts as evaluable at every n, except one
+        -- still in progress, whose outcome after n can't be known before they have had n
+        -- infusions and, for n = L, a score after it.
+        CASE
+            WHEN s.status <> 'in_progress' THEN 1000000
+            WHEN al.patient_key IS NOT NULL THEN s.infusions
+            ELSE s.infusions - 1
+        END AS evaluable_through
     FROM patient_series s
-    LEFT JOIN baseline b USING (patient_id)
-    LEFT JOIN response_summary r USING (patient_id)
-    LEFT JOIN follow_up f USING (patient_id)
+    LEFT JOIN baseline b USING (patient_key)
+    LEFT JOIN response_summary r USING (patient_key)
+    LEFT JOIN follow_up f USING (patient_key)
+    LEFT JOIN assessed_at_last al USING (patient_key)
     WHERE s.status <> 'started_before'
 )
 SELECT *,

@@ -5,7 +5,7 @@
 -- started before the export's window: started_before, left out of series metrics.
 CREATE OR REPLACE TEMP TABLE patient_series AS
 WITH per_patient AS (
-    SELECT patient_id,
+    SELECT patient_key,
         any_value(planned) AS planned,
         count(*) FILTER (WHERE in_series) AS infusions,
         min(session_date) AS first_date,
@@ -13,7 +13,7 @@ WITH per_patient AS (
         min(session_date) FILTER (WHERE NOT in_series) AS first_booster,
         coalesce(arg_min(infusion_number, k) > 1, false) AS started_before
     FROM series_infusions
-    GROUP BY patient_id
+    GROUP BY patient_key
 )
 SELECT *,
     CASE

@@ -1,38 +1,44 @@
 -- Per group and infusion count n = 1..N (N = the largest planned count), METRICS.md 3:
 -- assessed, responders and remitters after n infusions; and, intention to treat, the evaluable
 -- patients (usable baseline, at least one series infusion, except those in progress whose
--- outcome after n can't be known yet) and how many of them had responded after some k <= n.
-WITH people AS (
-    SELECT o.*, c.grp FROM outcomes o JOIN cohort c USING (patient_id)
-    WHERE o.baseline_status = 'usable'
-), grid AS (
+-- outcome after n can't be known yet: see evaluable_through in outcomes.sql) and how many of
+-- them had responded after some k <= n. Patients are first counted by the few values that
+-- matter, so a filter change doesn't join every patient to every n.
+WITH grid AS (
     SELECT g.grp, n.range::INTEGER AS n
     FROM (SELECT DISTINCT grp FROM cohort) g
     CROSS JOIN range(1, coalesce((SELECT max(planned) FROM outcomes), $planned::INTEGER) + 1) n
-), per_n AS (
+), assessed AS (
+    SELECT c.grp, r.n,
+        count(*) AS assessed,
+        count(*) FILTER (WHERE r.responded) AS responders,
+        count(*) FILTER (WHERE r.remitted) AS remitters
+    FROM responses r JOIN cohort c USING (patient_key)
+    GROUP BY c.grp, r.n
+), itt_people AS (
+    SELECT c.grp, o.evaluable_through, o.first_response_n, count(*) AS patients
+    FROM outcomes o JOIN cohort c USING (patient_key)
+    WHERE o.baseline_status = 'usable'
+    GROUP BY ALL
+), itt AS (
     SELECT g.grp, g.n,
-        count(r.patient_id) AS assessed,
-        count(r.patient_id) FILTER (WHERE r.responded) AS responders,
-        count(r.patient_id) FILTER (WHERE r.remitted) AS remitters,
-        count(p.patient_id) FILTER (
-            WHERE p.status <> 'in_progress' OR p.infusions > g.n OR r.patient_id IS NOT NULL
-        ) AS evaluable,
-        count(p.patient_id) FILTER (
-            WHERE (p.status <> 'in_progress' OR p.infusions > g.n OR r.patient_id IS NOT NULL)
-                AND p.first_response_n <= g.n
-        ) AS cumulative_responders
-    FROM grid g
-    LEFT JOIN people p ON p.grp = g.grp
-    LEFT JOIN responses r ON r.patient_id = p.patient_id AND r.n = g.n
+        coalesce(sum(p.patients), 0) AS evaluable,
+        coalesce(sum(p.patients) FILTER (WHERE p.first_response_n <= g.n), 0) AS cumulative_responders
+    FROM grid g LEFT JOIN itt_people p ON p.grp = g.grp AND p.evaluable_through >= g.n
     GROUP BY g.grp, g.n
 )
-SELECT grp, n, assessed, responders,
-    CASE WHEN assessed > 0 THEN responders / assessed END AS rate,
-    wilson(responders, assessed).low AS rate_low,
-    wilson(responders, assessed).high AS rate_high,
-    remitters,
-    CASE WHEN assessed > 0 THEN remitters / assessed END AS remission_rate,
-    cumulative_responders, evaluable,
-    CASE WHEN evaluable > 0 THEN cumulative_responders / evaluable END AS cumulative_rate
-FROM per_n
-ORDER BY grp, n
+SELECT g.grp, g.n,
+    coalesce(a.assessed, 0) AS assessed,
+    coalesce(a.responders, 0) AS responders,
+    CASE WHEN a.assessed > 0 THEN a.responders / a.assessed END AS rate,
+    wilson(a.responders, a.assessed).low AS rate_low,
+    wilson(a.responders, a.assessed).high AS rate_high,
+    coalesce(a.remitters, 0) AS remitters,
+    CASE WHEN a.assessed > 0 THEN a.remitters / a.assessed END AS remission_rate,
+    i.cumulative_responders::BIGINT AS cumulative_responders,
+    i.evaluable::BIGINT AS evaluable,
+    CASE WHEN i.evaluable > 0 THEN i.cumulative_responders / i.evaluable END AS cumulative_rate
+FROM grid g
+LEFT JOIN assessed a USING (grp, n)
+JOIN itt i USING (grp, n)
+ORDER BY g.grp, g.n

@@ -3,6 +3,6 @@
 SELECT c.grp, a.measure, a.kind, a.n,
     count(*) AS patients, avg(a.score) AS mean, stddev_samp(a.score) AS sd
 FROM assessments a
-JOIN cohort c USING (patient_id)
+JOIN cohort c USING (patient_key)
 GROUP BY c.grp, a.measure, a.kind, a.n
 ORDER BY c.grp, a.measure, a.kind = 'follow_up', a.n

@@ -19,8 +19,9 @@ CLEAN = (
 
 def visits(ds):
     return ds.con.execute(
-        """SELECT v.patient_id, v.session_date::VARCHAR, v.session_type, s.score
-        FROM visits v LEFT JOIN scores s ON s.visit_id = v.visit_id AND s.measure = 'phq9' ORDER BY 1, 2"""
+        """SELECT p.patient_id, v.session_date::VARCHAR, v.session_type, s.score
+        FROM visits v JOIN patients p USING (patient_key)
+        LEFT JOIN scores s ON s.visit_id = v.visit_id AND s.measure = 'phq9' ORDER BY 1, 2"""
     ).fetchall()
 
 

@@ -31,7 +31,9 @@ def sites():
 
 def test_dimension_is_the_value_on_the_first_infusion(sites):
     """A's site is North on infusion 1 and South later: A is a North patient, whole."""
-    values = sites.con.execute("SELECT patient_id, value FROM patient_dims WHERE dim = 'site' ORDER BY 1").fetchall()
+    values = sites.con.execute(
+        "SELECT patient_id, value FROM patient_dims JOIN patients USING (patient_key) WHERE dim = 'site' ORDER BY 1"
+    ).fetchall()
     assert values == [("A", "North"), ("B", "South")]
 
 

@@ -18,7 +18,7 @@ _STAGING_DDL = """
 CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
 CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
-CREATE OR REPLACE TEMP TABLE dim_candidates (patient_id VARCHAR, file_idx INTEGER, col INTEGER, place BIGINT,
+CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEGER, col INTEGER, place BIGINT,
     value VARCHAR);
 CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
@@ -119,7 +119,7 @@ def load(
         raws.append(raw)
         plans.append(plan)
     _fill_lookups(con, measures, mapping)
-    for step in ("parse_rows", "visits", "parse_cells", "scores"):
+    for step in ("parse_rows", "patients", "visits", "parse_cells", "scores"):
         sql.run(con, f"ingest/{step}")
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan)
@@ -231,21 +231,22 @@ def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> Non
     )
     con.execute(
         f"""INSERT INTO dim_candidates
-        SELECT patient_id, $f, CAST(substr(col, 2) AS INTEGER), candidate.k, candidate.v FROM (
+        SELECT patient_key, $f, CAST(substr(col, 2) AS INTEGER), candidate.k, candidate.v FROM (
             UNPIVOT (
-                SELECT patient_id, {picks}
+                SELECT patient_key, {picks}
                 FROM (
-                    SELECT r.*, p.patient_id,
+                    SELECT r.*, k.patient_key,
                         (CASE WHEN p.session_type = 'infusion' AND p.session_date = s.first_infusion THEN 0 ELSE 1 END::BIGINT << 62)
                         + (greatest(0, date_diff('day', DATE '1900-01-01', p.session_date))::BIGINT << 45)
                         + ($f::BIGINT << 37) + r.line AS place
                     FROM {raw.table} r
                     JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
-                    LEFT JOIN (SELECT patient_id, min(session_date) AS first_infusion FROM visits
-                               WHERE session_type = 'infusion' GROUP BY patient_id) s ON s.patient_id = p.patient_id
+                    JOIN patients k ON k.patient_id = p.patient_id
+                    LEFT JOIN (SELECT patient_key, min(session_date) AS first_infusion FROM visits
+                               WHERE session_type = 'infusion' GROUP BY patient_key) s ON s.patient_key = k.patient_key
                 )
-                GROUP BY patient_id
-            ) ON COLUMNS(* EXCLUDE (patient_id)) INTO NAME col VALUE candidate
+                GROUP BY patient_key
+            ) ON COLUMNS(* EXCLUDE (patient_key)) INTO NAME col VALUE candidate
         ) WHERE candidate.v IS NOT NULL""",
         {"f": file_idx},
     )

@@ -3,11 +3,12 @@
 -- age band and the quarter of the first infusion. kap and other yes/no spellings read as yes/no.
 CREATE OR REPLACE TEMP TABLE patient_dims AS
 WITH picked AS (
-    SELECT c.patient_id, ic.name AS dim, arg_min(c.value, c.place) AS value
-    FROM dim_candidates c JOIN input_columns ic USING (file_idx, col)
-    GROUP BY c.patient_id, ic.name
+    SELECT c.patient_key, ic.name AS dim, arg_min(c.value, c.place) AS value
+    FROM dim_candidates c
+    JOIN input_columns ic USING (file_idx, col)
+    GROUP BY c.patient_key, ic.name
 ), given AS (
-    SELECT patient_id, dim,
+    SELECT patient_key, dim,
         CASE
             WHEN dim = 'kap' AND lower(value) IN ('yes', 'y', 'true', 't', '1', 'x') THEN 'yes'
             WHEN dim = 'kap' AND lower(value) IN ('no', 'n', 'false', 'f', '0') THEN 'no'
@@ -15,7 +16,7 @@ WITH picked AS (
         END AS value
     FROM picked
 ), age_bands AS (
-    SELECT patient_id, 'age_band' AS dim,
+    SELECT patient_key, 'age_band' AS dim,
         CASE
             WHEN age < 18 THEN 'under 18'
             WHEN age < 25 THEN '18-24'
@@ -25,13 +26,13 @@ WITH picked AS (
             WHEN age < 65 THEN '55-64'
             ELSE '65+'
         END AS value
-    FROM (SELECT patient_id, TRY_CAST(value AS DOUBLE) AS age FROM picked WHERE dim = 'age')
+    FROM (SELECT patient_key, TRY_CAST(value AS DOUBLE) AS age FROM picked WHERE dim = 'age')
     WHERE age IS NOT NULL
 ), start_quarters AS (
-    SELECT patient_id, 'start_quarter' AS dim,
+    SELECT patient_key, 'start_quarter' AS dim,
         year(min(session_date)) || '-Q' || quarter(min(session_date)) AS value
     FROM visits WHERE session_type = 'infusion'
-    GROUP BY patient_id
+    GROUP BY patient_key
 )
 SELECT * FROM given
 UNION ALL SELECT * FROM age_bands
