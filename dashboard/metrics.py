@@ -107,8 +107,8 @@ class Engine:
             self._series_key, self._outcome_key, self._cohort_key = series_key, None, None
         outcome_key = tuple(params[k] for k in _OUTCOME_KEYS)
         if outcome_key != self._outcome_key:
-            sql.run(self.con, "responses", params)
-            sql.run(self.con, "outcomes", params)
+            for step in ("responses", "outcomes", "infusion_counts"):
+                sql.run(self.con, step, params)
             self._outcome_key = outcome_key
         return params
 

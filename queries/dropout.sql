@@ -3,9 +3,7 @@
 -- those who stopped or completed at L = n (a patient in progress at L is at risk only up to
 -- L - 1); retained(1) = 1 and retained(n + 1) = retained(n) * (1 - dropped_after(n) / at_risk(n)).
 WITH grid AS (
-    SELECT g.grp, n.range::INTEGER AS n
-    FROM (SELECT DISTINCT grp FROM cohort) g
-    CROSS JOIN range(1, coalesce((SELECT max(planned) FROM outcomes), $planned::INTEGER) + 1) n
+    SELECT g.grp, n.n FROM (SELECT DISTINCT grp FROM cohort) g CROSS JOIN infusion_counts n
 ), by_length AS (
     SELECT c.grp, o.infusions, o.status, count(*) AS patients
     FROM outcomes o JOIN cohort c USING (patient_key)

@@ -2,9 +2,7 @@
 -- not responding then, those who responded after a later infusion of their series, and those
 -- with no later score in the series (left out of the rate's denominator).
 WITH grid AS (
-    SELECT g.grp, n.range::INTEGER AS n
-    FROM (SELECT DISTINCT grp FROM cohort) g
-    CROSS JOIN range(1, coalesce((SELECT max(planned) FROM outcomes), $planned::INTEGER) + 1) n
+    SELECT g.grp, n.n FROM (SELECT DISTINCT grp FROM cohort) g CROSS JOIN infusion_counts n
 ), per_n AS (
     SELECT c.grp, r.n,
         count(*) AS non_responders,

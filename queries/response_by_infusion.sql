@@ -1,13 +1,11 @@
--- Per group and infusion count n = 1..N (N = the largest planned count), METRICS.md 3:
+-- Per group and infusion count n (see infusion_counts.sql), METRICS.md 3:
 -- assessed, responders and remitters after n infusions; and, intention to treat, the evaluable
 -- patients (usable baseline, at least one series infusion, except those in progress whose
 -- outcome after n can't be known yet: see evaluable_through in outcomes.sql) and how many of
 -- them had responded after some k <= n. Patients are first counted by the few values that
 -- matter, so a filter change doesn't join every patient to every n.
 WITH grid AS (
-    SELECT g.grp, n.range::INTEGER AS n
-    FROM (SELECT DISTINCT grp FROM cohort) g
-    CROSS JOIN range(1, coalesce((SELECT max(planned) FROM outcomes), $planned::INTEGER) + 1) n
+    SELECT g.grp, n.n FROM (SELECT DISTINCT grp FROM cohort) g CROSS JOIN infusion_counts n
 ), assessed AS (
     SELECT c.grp, r.n,
         count(*) AS assessed,
