@@ -12,8 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-import duckdb
-
+from dashboard import db
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.metrics import Engine, MetricTables
@@ -76,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
         measures = load_measures_file(args.measures.read_text(encoding="utf-8")) if args.measures else BUILTIN
         mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
         files = [(Path(path).name, Path(path).read_bytes(), str(path)) for path in args.inputs]
-        dataset = load(duckdb.connect(), files, measures, mapping)
+        dataset = load(db.connect(), files, measures, mapping)
         metrics = Engine(dataset).compute(settings, trajectories=False)
         write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])
     except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError) as exc:

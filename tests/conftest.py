@@ -5,12 +5,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import duckdb
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from dashboard import db  # noqa: E402
 from dashboard.ingest import Dataset, load  # noqa: E402
 from dashboard.metrics import Cohort, Engine, MetricTables  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
@@ -20,7 +20,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
 def load_files(*files: tuple[str, bytes], **kwargs) -> Dataset:
-    return load(duckdb.connect(), list(files), **kwargs)
+    return load(db.connect(), list(files), **kwargs)
 
 
 def load_fixture(*names: str, **kwargs) -> Dataset:

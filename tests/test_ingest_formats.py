@@ -168,3 +168,14 @@ def test_mapping_file_maps_unknown_headers():
     mapping = Mapping.from_json('{"columns": {"Who": "patient_id", "When": "session_date", "Mood": "phq9"}}')
     ds = load_files(("x.csv", b"Who,When,Mood\nP1,2025-03-01,20\n"), mapping=mapping)
     assert ds.rows_used == 1 and Mapping.from_json(mapping.to_json()) == mapping
+
+
+def test_connection_is_locked_after_ingest():
+    """Once the exports are read, no SQL on the session's connection can touch a file."""
+    import duckdb
+
+    ds = load_files(("x.csv", CLEAN.encode()))
+    with pytest.raises(duckdb.Error, match="[Pp]ermission|disabled"):
+        ds.con.execute("SELECT * FROM read_csv('/etc/hostname')")
+    with pytest.raises(duckdb.Error):
+        ds.con.execute("SET enable_external_access = true")

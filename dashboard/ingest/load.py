@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import duckdb
 import pandas as pd
 
-from dashboard import sql
+from dashboard import db, sql
 from dashboard.ingest.columns import ColumnPlan, Mapping, plan_columns
 from dashboard.ingest.reading import RawFile, UnreadableFile, drop_raw, read_file
 from dashboard.ingest.values import DATE_STYLE_NAMES, session_type
@@ -93,7 +93,8 @@ def load(
 ) -> Dataset:
     """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message.
 
-    Each file is (name, bytes), or (name, bytes, path) when it is also on disk."""
+    Each file is (name, bytes), or (name, bytes, path) when it is also on disk. Afterwards the
+    connection is locked down (dashboard.db): load new files into a new connection."""
     measures = measures or BUILTIN
     if not files:
         raise UnreadableFile("No file was given. Expected one or more CSV or Excel visit exports.")
@@ -131,6 +132,7 @@ def load(
     _count_rows(con, summaries)
     for table in _SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    db.lock_down(con)
     return Dataset(con, summaries, measures)
 
 
