@@ -175,3 +175,22 @@ def test_messy_export_gives_the_clean_numbers(tmp_path):
     summary = json.loads((tmp_path / "b" / "settings.json").read_text())
     assert "semicolon-separated, Windows-1252" in summary["files"][0]["read_as"]
     assert summary["rows_rejected"] == len(bad_lines)
+
+
+def test_map_and_measures_files(tmp_path):
+    """--map names unrecognised headers; --measures declares a scale (HAM-A) the export can use."""
+    src = tmp_path / "odd.csv"
+    src.write_text("Who,When,Kind,Anx\nP1,2025-01-01,Consult,30\nP1,2025-01-02,,30\nP1,2025-01-05,,12\n")
+    mapping = tmp_path / "map.json"
+    mapping.write_text('{"columns": {"Who": "patient_id", "When": "session_date", "Kind": "session_type", '
+                       '"Anx": "hama"}, "session_types": {"Consult": "baseline"}}')
+    measures = tmp_path / "measures.toml"
+    measures.write_text('[hama]\nlabel = "HAM-A"\nrange = [0, 56]\nbetter = "lower"\nmin_baseline = 18\n')
+    out = tmp_path / "o"
+    result = run_cli(str(src), "--out", str(out), "--map", str(mapping), "--measures", str(measures),
+                     "--measure", "hama", "--planned", "2")
+    assert result.returncode == 0, result.stderr
+    first = read(out / "response_by_infusion.csv")[0]
+    # Baseline 30 (the Consult row); after 1 infusion (pre timing: the 01-05 check-in) 12 <= 15.
+    assert (first["assessed"], first["responders"]) == ("1", "1")
+    assert read(out / "rejections.csv") == []
