@@ -112,6 +112,12 @@ class Engine:
             self._outcome_key = outcome_key
         return params
 
+    def start_range(self, settings: Settings) -> tuple[date, date] | None:
+        """The first and last series start in the data, for a date-range filter."""
+        self.prepare(settings)
+        first, last = self.con.execute("SELECT min(first_date), max(first_date) FROM patient_series").fetchone()
+        return (first, last) if first else None
+
     def select(self, cohort: Cohort) -> None:
         if cohort == self._cohort_key:
             return

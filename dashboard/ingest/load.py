@@ -84,6 +84,14 @@ class Dataset:
     def dimensions(self) -> list[str]:
         return [d for (d,) in self.con.execute("SELECT DISTINCT dim FROM patient_dims ORDER BY dim").fetchall()]
 
+    def dimension_values(self) -> dict[str, list[str]]:
+        """Each dimension's values, '(not recorded)' included where some patients have none."""
+        rows = self.con.execute(
+            """SELECT dim, list(DISTINCT value ORDER BY value),
+                count(*) < (SELECT count(*) FROM patients) FROM patient_dims GROUP BY dim ORDER BY dim"""
+        ).fetchall()
+        return {dim: values + ["(not recorded)"] * missing for dim, values, missing in rows}
+
 
 def load(
     con: duckdb.DuckDBPyConnection,
