@@ -159,7 +159,7 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
                             means[means.kind == "follow_up"].assign(point="One month")])
         points = points if not k else points[points["patients"] >= k]
         st.markdown(f"**Mean {primary.label}** at baseline, end of series and one month")
-        _table(points.assign(mean=points["mean"].round(1)),
+        _table(points.assign(mean=points["mean"].map("{:.1f}".format)),
                _multi(m) | {"point": "When", "mean": "Mean", "patients": "Patients"})
 
 
@@ -172,6 +172,5 @@ def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
     for i, name in enumerate(present):
         measure = measures[name]
         with columns[i % 2]:
-            st.altair_chart(charts.trajectory(traj[traj.measure == name], f"{measure.label} ({measure.domain})"
-                                              if measure.domain else measure.label, measure.lower_is_better),
-                            width="stretch")
+            st.markdown(f"**{measure.label}**" + (f" ({measure.domain})" if measure.domain else ""))
+            st.altair_chart(charts.trajectory(traj[traj.measure == name], measure.lower_is_better), width="stretch")

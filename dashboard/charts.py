@@ -126,38 +126,39 @@ def durability(durability_frame: pd.DataFrame) -> alt.Chart:
     statuses = list(STATUS_LABELS)
     long = durability_frame.melt(id_vars=["grp"], value_vars=statuses, var_name="status", value_name="patients")
     long["label"] = long["status"].map(STATUS_LABELS)
-    return alt.Chart(long).mark_bar(size=34).encode(
+    long["status_order"] = long["status"].map(statuses.index)
+    return alt.Chart(long).mark_bar(size=36).encode(
         y=alt.Y("grp:N", title=None),
-        x=alt.X("patients:Q", title="Responders at the end of their series"),
-        color=alt.Color("label:N", title="One month later",
+        x=alt.X("patients:Q", title="Responders whose series has ended", axis=alt.Axis(tickCount=6)),
+        color=alt.Color("label:N", title="One month later", legend=alt.Legend(orient="top", direction="horizontal", title=None),
                         scale=alt.Scale(domain=[STATUS_LABELS[s] for s in statuses],
                                         range=[STATUS_COLOURS[s] for s in statuses])),
         order=alt.Order("status_order:Q"),
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("label:N", title="Status"),
                  alt.Tooltip("patients:Q", title="Patients")],
-    ).transform_calculate(status_order=f"indexof({statuses}, datum.status)").properties(
-        height=max(80, 60 * durability_frame["grp"].nunique()), title="Durability of response at one month")
+    ).properties(height=70 + 50 * durability_frame["grp"].nunique(), title="Durability of response at one month")
 
 
-def trajectory(frame: pd.DataFrame, label: str, lower_is_better: bool) -> alt.Chart:
+def trajectory(frame: pd.DataFrame, lower_is_better: bool) -> alt.Chart:
     """Mean score at baseline, after each infusion and at one month, with its 95% interval."""
     data = frame.copy()
     data["point"] = data.apply(
         lambda r: "Baseline" if r["kind"] == "baseline" else ("1 month" if r["kind"] == "follow_up" else str(int(r["n"]))),
         axis=1)
-    order = ["Baseline"] + [str(n) for n in sorted(data.loc[data.kind == "after", "n"].dropna().astype(int).unique())] + ["1 month"]
+    after = sorted(data.loc[data.kind == "after", "n"].dropna().astype(int).unique())
+    order = ["Baseline"] + [str(n) for n in after] + ["1 month"]
     colour, shape = _group_encodings(data)
     x = alt.X("point:O", title="Baseline, after each infusion, one month", sort=order, axis=alt.Axis(labelAngle=0))
-    band = _with(alt.Chart(data).mark_area(opacity=0.18).encode(x=x, y="mean_low:Q", y2="mean_high:Q"),
+    band = _with(alt.Chart(data).mark_area(opacity=0.2).encode(x=x, y="mean_low:Q", y2="mean_high:Q"),
                  color=colour or alt.value(PALETTE[0]), detail="grp:N")
     line = _with(alt.Chart(data).mark_line(point=True, strokeWidth=3).encode(
-        x=x, y=alt.Y("mean:Q", title=f"Mean {label} ({'lower' if lower_is_better else 'higher'} is better)"),
+        x=x, y=alt.Y("mean:Q", title=f"Mean score ({'lower' if lower_is_better else 'higher'} is better)"),
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("point:O", title="When"),
                  alt.Tooltip("mean:Q", title="Mean", format=".1f"),
                  alt.Tooltip("mean_low:Q", title="95% interval from", format=".1f"),
                  alt.Tooltip("mean_high:Q", title="to", format=".1f"), alt.Tooltip("patients:Q", title="Patients")]),
         color=colour or alt.value(PALETTE[0]), shape=shape, detail="grp:N")
-    return alt.layer(band, line).properties(height=260, title=f"{label}: mean score")
+    return alt.layer(band, line).properties(height=240)
 
 
 __all__ = ["RESPONSE", "durability", "dropout_points", "late_response", "response_by_infusion", "retention",
