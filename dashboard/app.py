@@ -18,6 +18,9 @@ from dashboard.metrics import Cohort  # noqa: E402
 
 def main() -> None:
     st.set_page_config(page_title="Ketamine clinic outcomes", page_icon=":bar_chart:", layout="wide")
+    # Tile labels wrap instead of being cut on a laptop screen (a fixed style, no user text).
+    st.markdown("<style>[data-testid='stMetricLabel'] * {white-space: normal !important;}</style>",
+                unsafe_allow_html=True)
     inputs = app_sidebar.files_in()
     try:
         data = loaded(inputs.files, inputs.mapping, inputs.measures, inputs.measures_text)
