@@ -45,29 +45,30 @@ def main() -> None:
     st.markdown(f"{badge} Primary measure **{primary.label}** · "
                 f"{app_panels.timing_note(settings.score_timing)}")
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
-    overall = engine.compute(settings, whole)
+    overall = engine.compute(settings, whole, trajectories=False)
     app_panels.tiles(overall)
-    metrics = engine.compute(settings, cohort) if cohort.split_by else overall
+    metrics = engine.compute(settings, cohort, trajectories=False) if cohort.split_by else overall
     if cohort.split_by:
         sizes = ", ".join(f"{g}: {n:,}" for g, n in zip(metrics.summary["grp"], metrics.summary["patients_started"]))
         st.caption(f"Compared by {app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)} "
                    f"(patients started: {sizes}).")
     app_intake.what_we_read(dataset, overall.left_out_after_as_of)
 
-    response, keep_going, dropout, durability, trajectories, quality = st.tabs(
-        ["Response", "Keep going?", "Dropout", "Durability", "Trajectories", "Data quality"])
-    with response:
-        app_panels.response_panel(metrics, show_references)
-    with keep_going:
-        app_panels.late_response_panel(metrics)
-    with dropout:
-        app_panels.dropout_panel(metrics)
-    with durability:
-        app_panels.durability_panel(metrics, primary, show_references)
-    with trajectories:
-        app_panels.trajectories_panel(metrics, dataset.measures)
-    with quality:
-        app_intake.data_quality(dataset)
+    panels = {
+        "Response": lambda: app_panels.response_panel(metrics, show_references),
+        "Keep going?": lambda: app_panels.late_response_panel(metrics),
+        "Dropout": lambda: app_panels.dropout_panel(metrics),
+        "Durability": lambda: app_panels.durability_panel(metrics, primary, show_references),
+        "Trajectories": lambda: app_panels.trajectories_panel(metrics, dataset.measures),
+        "Data quality": lambda: app_intake.data_quality(dataset),
+    }
+    # Only the open tab is drawn: a filter change redraws one panel, not six.
+    for (name, draw), tab in zip(panels.items(), st.tabs(list(panels), key="panel", on_change="rerun")):
+        if tab.open:
+            if name in ("Durability", "Trajectories"):
+                metrics.trajectories = engine.trajectories(settings, cohort)
+            with tab:
+                draw()
     with st.expander("How these numbers are computed"):
         methods(overall)
 

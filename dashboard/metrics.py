@@ -7,7 +7,6 @@ setting they depend on changes, and a filter change reruns only the cohort and t
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -130,6 +129,12 @@ class Engine:
         })
         self._cohort_key = cohort
 
+    def trajectories(self, settings: Settings, cohort: Cohort | None = None) -> pd.DataFrame:
+        """Only the trajectory table (for the panels that show it)."""
+        params = self.prepare(settings)
+        self.select(cohort or Cohort())
+        return with_t_intervals(sql.run(self.con, "trajectories", params).df())
+
     def compute(self, settings: Settings, cohort: Cohort | None = None, trajectories: bool = True) -> MetricTables:
         """Every metric table for these settings and this cohort (trajectories=False skips the
         trajectory table, which the CSV export does not write)."""
@@ -160,10 +165,8 @@ def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:
 
     out = frame.copy()
     n = out["patients"].astype(float)
-    half = [
-        stats.t.ppf(0.975, k - 1) * sd / math.sqrt(k) if k > 1 and pd.notna(sd) else float("nan")
-        for k, sd in zip(n, out["sd"])
-    ]
+    df = (n - 1).where(n > 1)
+    half = stats.t.ppf(0.975, df) * out["sd"] / n.pow(0.5)
     out["mean_low"] = out["mean"] - half
     out["mean_high"] = out["mean"] + half
     return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass, field
 
@@ -54,7 +55,7 @@ class FileSummary:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class Dataset:
     """The loaded visits in a DuckDB connection, with what was read from each file."""
 
@@ -77,13 +78,17 @@ class Dataset:
     def rejections(self) -> pd.DataFrame:
         return self.con.execute('SELECT file, line, "column", value, reason FROM rejections').df()
 
+    @functools.cached_property
+    def _present(self) -> set[str]:
+        return {m for (m,) in self.con.execute("SELECT DISTINCT measure FROM scores").fetchall()}
+
     def measures_present(self) -> list[str]:
-        present = {m for (m,) in self.con.execute("SELECT DISTINCT measure FROM scores").fetchall()}
-        return [m for m in self.measures if m in present]
+        return [m for m in self.measures if m in self._present]
 
     def dimensions(self) -> list[str]:
         return [d for (d,) in self.con.execute("SELECT DISTINCT dim FROM patient_dims ORDER BY dim").fetchall()]
 
+    @functools.cache  # the data never changes after load; the app asks on every rerun
     def dimension_values(self) -> dict[str, list[str]]:
         """Each dimension's values, '(not recorded)' included where some patients have none."""
         rows = self.con.execute(
