@@ -12,6 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from dashboard import app_intake, app_panels, app_sidebar  # noqa: E402
 from dashboard.app_data import loaded  # noqa: E402
+from dashboard.formatting import plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
 from dashboard.metrics import Cohort  # noqa: E402
 
@@ -26,12 +27,12 @@ def main() -> None:
         data = loaded(inputs.files, inputs.mapping, inputs.measures, inputs.measures_text)
     except MappingError as exc:
         st.title("Ketamine clinic outcomes")
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         app_intake.mapping_step(inputs.files, inputs.measures, inputs.mapping)
         return
     except UnreadableFile as exc:
         st.title("Ketamine clinic outcomes")
-        st.error(str(exc))
+        st.error(plain(str(exc)))
         return
     dataset, engine = data.dataset, data.engine
     settings = app_sidebar.settings_for(dataset.measures, dataset.measures_present(), engine.latest_date)
@@ -49,8 +50,8 @@ def main() -> None:
     app_panels.tiles(overall)
     metrics = engine.compute(settings, cohort, trajectories=False) if cohort.split_by else overall
     if cohort.split_by:
-        sizes = ", ".join(f"{g}: {n:,}" for g, n in zip(metrics.summary["grp"], metrics.summary["patients_started"]))
-        st.caption(f"Compared by {app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)} "
+        sizes = ", ".join(f"{plain(g)}: {n:,}" for g, n in zip(metrics.summary["grp"], metrics.summary["patients_started"]))
+        st.caption(f"Compared by {plain(app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))} "
                    f"(patients started: {sizes}).")
     app_intake.what_we_read(dataset, overall.left_out_after_as_of)
 

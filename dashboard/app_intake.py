@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from dashboard.formatting import neutralise
+from dashboard.formatting import neutralise, plain
 from dashboard.ingest import Dataset, Mapping
 from dashboard.ingest.reading import decode, sniff_delimiter
 from dashboard.measures import Measure
@@ -22,10 +22,10 @@ def what_we_read(dataset: Dataset, left_out_after_as_of: int) -> None:
     with st.expander(f"What we read: {dataset.rows_read:,} rows, {dataset.rows_used:,} used, "
                      f"{dataset.rows_rejected:,} rejected", expanded=False):
         for f in dataset.files:
-            st.markdown(f"**{f.name}**: {f.describe()}. Dates: {f.date_style_reason}. "
+            st.markdown(f"**{plain(f.name)}**: {plain(f.describe())}. Dates: {f.date_style_reason}. "
                         f"{f.rows_read:,} rows read, {f.rows_used:,} used, {f.rows_rejected:,} rejected.")
             for note in f.notes:
-                st.caption(note)
+                st.caption(plain(note))
             st.dataframe(pd.DataFrame(f.columns, columns=["Column", "Read as", "How"]), hide_index=True)
         if left_out_after_as_of:
             st.caption(f"{left_out_after_as_of:,} visits are dated after the as-of date and left out of every number.")
@@ -63,7 +63,7 @@ def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], c
     headers, preview = _headers_and_preview(files[0][1])
     if not headers:
         return
-    st.caption(f"Preview of {files[0][0]}:")
+    st.caption(f"Preview of {plain(files[0][0])}:")
     st.dataframe(preview, hide_index=True)
     choices = {}
     cols = st.columns(4)

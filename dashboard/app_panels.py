@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.formatting import count, percent
+from dashboard.formatting import count, percent, plain
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import DURABILITY_FOUR_WEEKS, RESPONSE
@@ -141,7 +141,7 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
     st.altair_chart(charts.durability(m.durability if not k else m.durability.assign(
         **{c: m.durability[c].where(m.durability[c] >= k, 0) for c in charts.STATUS_LABELS})), width="stretch")
     for _, row in shown.iterrows():
-        prefix = f"**{row.grp}**: " if len(m.groups) > 1 else ""
+        prefix = f"**{plain(row.grp)}**: " if len(m.groups) > 1 else ""
         st.markdown(f"{prefix}still responding at one month: **{percent(row.durability_rate)}** "
                     f"(95% interval {percent(row.rate_low)} to {percent(row.rate_high)}); "
                     f"**{percent(row.conservative_rate)}** if a booster before the follow-up counts as lost.")

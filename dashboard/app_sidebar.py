@@ -7,6 +7,7 @@ from datetime import date
 
 import streamlit as st
 
+from dashboard.formatting import plain
 from dashboard.ingest import Mapping, MappingError
 from dashboard.measures import BUILTIN, Measure, MeasuresFileError, load_measures_file
 from dashboard.metrics import Cohort
@@ -39,7 +40,7 @@ def files_in() -> Inputs:
         try:
             mapping = Mapping.from_json(mapping_file.getvalue().decode("utf-8", errors="replace"))
         except MappingError as exc:
-            st.sidebar.error(str(exc))
+            st.sidebar.error(plain(str(exc)))
     measures_file = st.sidebar.file_uploader("Extra measures (optional TOML)", type=["toml"])
     measures, measures_text = BUILTIN, ""
     if measures_file is not None:
@@ -47,7 +48,7 @@ def files_in() -> Inputs:
         try:
             measures = load_measures_file(measures_text)
         except MeasuresFileError as exc:
-            st.sidebar.error(str(exc))
+            st.sidebar.error(plain(str(exc)))
             measures_text = ""
     return Inputs(files, mapping, measures, measures_text)
 

@@ -12,7 +12,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from dashboard import db
+from dashboard.formatting import neutralise
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.metrics import Engine, MetricTables
@@ -32,7 +35,6 @@ FILES = {
         "rate_low", "rate_high", "conservative_rate"]),
 }
 REJECTION_COLUMNS = ["file", "line", "column", "value", "reason"]
-_FORMULA_START = ("=", "+", "-", "@")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -127,29 +129,11 @@ def write_csv(path: Path, columns: list[str], rows) -> None:
 
 
 def cell_text(value) -> str:
-    if value is None or (isinstance(value, float) and value != value):
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return ""
-    try:
-        import pandas as pd
-
-        if value is pd.NA or value is pd.NaT:
-            return ""
-    except ImportError:  # pragma: no cover
-        pass
     if isinstance(value, float):
         return repr(value)
-    text = str(value)
-    if text.startswith(_FORMULA_START) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
+    return neutralise(str(value))
 
 
 if __name__ == "__main__":

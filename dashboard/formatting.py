@@ -32,3 +32,11 @@ def neutralise(text: str) -> str:
         except ValueError:
             return "'" + text
     return text
+
+
+_MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|~:$"
+
+
+def plain(text) -> str:
+    """User-supplied text (file names, column headers, cohort values) made inert in Streamlit markdown."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))

@@ -110,3 +110,13 @@ def test_compare_by_splits_the_tables():
     at.sidebar.selectbox[1].set_value("kap").run()
     assert not at.exception
     assert any("Compared by" in c.value for c in at.caption)
+
+
+def test_user_text_is_not_markdown():
+    """A file name or cohort value with markdown or HTML in it is shown as written, not rendered."""
+    from dashboard.formatting import plain
+
+    assert plain("[x](javascript:alert(1)) <b>**bold**</b>") == (
+        "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<b\\>\\*\\*bold\\*\\*\\</b\\>")
+    at = upload(run_app(), "<img src=x onerror=alert(1)>.csv", b"")
+    assert "\\<img" in at.error[0].value
