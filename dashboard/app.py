@@ -17,6 +17,11 @@ from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
 from dashboard.metrics import Cohort  # noqa: E402
 
 
+TILE_TABLES = {"summary", "response", "durability"}
+PANEL_TABLES = {"Response": {"response"}, "Keep going?": {"late_response"}, "Dropout": {"dropout", "dropout_detail"},
+                "Durability": {"durability", "trajectories"}, "Trajectories": {"trajectories"}, "Data quality": set()}
+
+
 def main() -> None:
     st.set_page_config(page_title="Ketamine clinic outcomes", page_icon=":bar_chart:", layout="wide")
     # Tile labels wrap instead of being cut on a laptop screen (a fixed style, no user text).
@@ -45,10 +50,15 @@ def main() -> None:
     primary = dataset.measures[settings.measure]
     st.markdown(f"{badge} Primary measure **{primary.label}** · "
                 f"{app_panels.timing_note(settings.score_timing)}")
+    # Compute only what is on screen: the tiles' tables for the whole cohort, and the open tab's.
+    open_tab = st.session_state.get("panel", "Response")
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
-    overall = engine.compute(settings, whole, trajectories=False)
+    if cohort.split_by:
+        overall = engine.compute(settings, whole, TILE_TABLES)
+        metrics = engine.compute(settings, cohort, PANEL_TABLES[open_tab])
+    else:
+        overall = metrics = engine.compute(settings, whole, TILE_TABLES | PANEL_TABLES[open_tab])
     app_panels.tiles(overall)
-    metrics = engine.compute(settings, cohort, trajectories=False) if cohort.split_by else overall
     if cohort.split_by:
         sizes = ", ".join(f"{plain(g)}: {n:,}" for g, n in zip(metrics.summary["grp"], metrics.summary["patients_started"]))
         st.caption(f"Compared by {plain(app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))} "
@@ -64,10 +74,8 @@ def main() -> None:
         "Data quality": lambda: app_intake.data_quality(dataset),
     }
     # Only the open tab is drawn: a filter change redraws one panel, not six.
-    for (name, draw), tab in zip(panels.items(), st.tabs(list(panels), key="panel", on_change="rerun")):
+    for tab, draw in zip(st.tabs(list(panels), key="panel", on_change="rerun"), panels.values()):
         if tab.open:
-            if name in ("Durability", "Trajectories"):
-                metrics.trajectories = engine.trajectories(settings, cohort)
             with tab:
                 draw()
     with st.expander("How these numbers are computed"):

@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
         files = [(Path(path).name, Path(path).read_bytes(), str(path)) for path in args.inputs]
         dataset = load(db.connect(), files, measures, mapping)
-        metrics = Engine(dataset).compute(settings, trajectories=False)
+        metrics = Engine(dataset).compute(settings, tables=[t for t, _ in FILES.values()])
         write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])
     except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -7,6 +7,7 @@ setting they depend on changes, and a filter change reruns only the cohort and t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,6 +20,10 @@ from dashboard.settings import Settings
 # Settings that change the series and the assessments (the expensive stage).
 _SERIES_KEYS = ("as_of", "planned", "series_gap_days", "score_timing", "baseline_window_days",
                 "end_of_series_days", "follow_up_days", "follow_up_low", "follow_up_high")
+# MetricTables field -> the query in queries/ that fills it.
+TABLES = {"summary": "summary", "response": "response_by_infusion", "late_response": "late_response",
+          "dropout": "dropout", "dropout_detail": "dropout_detail", "durability": "durability",
+          "trajectories": "trajectories"}
 # Settings that change which patients respond.
 _OUTCOME_KEYS = ("measure", "min_baseline", "response_reduction", "remission_cutoff")
 
@@ -129,34 +134,20 @@ class Engine:
         })
         self._cohort_key = cohort
 
-    def trajectories(self, settings: Settings, cohort: Cohort | None = None) -> pd.DataFrame:
-        """Only the trajectory table (for the panels that show it)."""
+    def compute(self, settings: Settings, cohort: Cohort | None = None, tables: Iterable[str] | None = None) -> MetricTables:
+        """The metric tables for these settings and this cohort: all of them, or only `tables`
+        (names of MetricTables fields; the others are left empty). The summary is always there."""
         params = self.prepare(settings)
         self.select(cohort or Cohort())
-        return with_t_intervals(sql.run(self.con, "trajectories", params).df())
-
-    def compute(self, settings: Settings, cohort: Cohort | None = None, trajectories: bool = True) -> MetricTables:
-        """Every metric table for these settings and this cohort (trajectories=False skips the
-        trajectory table, which the CSV export does not write)."""
-        params = self.prepare(settings)
-        self.select(cohort or Cohort())
-        names = ["summary", "response_by_infusion", "late_response", "dropout", "dropout_detail", "durability"]
-        frames = {name: sql.run(self.con, name, params).df() for name in names + ["trajectories"] * trajectories}
+        wanted = set(TABLES if tables is None else tables) | {"summary"}
+        frames = {name: sql.run(self.con, TABLES[name], params).df() if name in wanted else pd.DataFrame()
+                  for name in TABLES}
+        if "trajectories" in wanted:
+            frames["trajectories"] = with_t_intervals(frames["trajectories"])
         left_out = self.con.execute(
             "SELECT count(*) FROM visits WHERE session_date > $as_of", {"as_of": params["as_of"]}).fetchone()[0]
-        return MetricTables(
-            settings=settings,
-            as_of=params["as_of"],
-            summary=frames["summary"],
-            response=frames["response_by_infusion"],
-            late_response=frames["late_response"],
-            dropout=frames["dropout"],
-            dropout_detail=frames["dropout_detail"],
-            durability=frames["durability"],
-            trajectories=with_t_intervals(frames["trajectories"]) if trajectories else pd.DataFrame(),
-            left_out_after_as_of=left_out,
-            groups=frames["summary"]["grp"].tolist(),
-        )
+        return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=left_out,
+                            groups=frames["summary"]["grp"].tolist(), **frames)
 
 
 def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:
