@@ -75,6 +75,8 @@ class Engine:
         self._series_key = None
         self._outcome_key = None
         self._cohort_key = None
+        self._left_out = 0  # visits after as_of, counted when the series are built
+        self._start_range, self._start_range_key = None, None
         self.latest_date: date | None = self.con.execute("SELECT max(session_date) FROM visits").fetchone()[0]
 
     def params(self, settings: Settings) -> dict:
@@ -108,6 +110,8 @@ class Engine:
         if series_key != self._series_key:
             for step in ("series_infusions", "patient_series", "assessments"):
                 sql.run(self.con, step, params)
+            self._left_out = self.con.execute(
+                "SELECT count(*) FROM visits WHERE session_date > $as_of", {"as_of": params["as_of"]}).fetchone()[0]
             self._series_key, self._outcome_key, self._cohort_key = series_key, None, None
         outcome_key = tuple(params[k] for k in _OUTCOME_KEYS)
         if outcome_key != self._outcome_key:
@@ -119,8 +123,10 @@ class Engine:
     def start_range(self, settings: Settings) -> tuple[date, date] | None:
         """The first and last series start in the data, for a date-range filter."""
         self.prepare(settings)
-        first, last = self.con.execute("SELECT min(first_date), max(first_date) FROM patient_series").fetchone()
-        return (first, last) if first else None
+        if self._start_range_key != self._series_key:
+            first, last = self.con.execute("SELECT min(first_date), max(first_date) FROM patient_series").fetchone()
+            self._start_range, self._start_range_key = ((first, last) if first else None), self._series_key
+        return self._start_range
 
     def select(self, cohort: Cohort) -> None:
         if cohort == self._cohort_key:
@@ -144,9 +150,7 @@ class Engine:
                   for name in TABLES}
         if "trajectories" in wanted:
             frames["trajectories"] = with_t_intervals(frames["trajectories"])
-        left_out = self.con.execute(
-            "SELECT count(*) FROM visits WHERE session_date > $as_of", {"as_of": params["as_of"]}).fetchone()[0]
-        return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=left_out,
+        return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=self._left_out,
                             groups=frames["summary"]["grp"].tolist(), **frames)
 
 
