@@ -179,3 +179,16 @@ def test_connection_is_locked_after_ingest():
         ds.con.execute("SELECT * FROM read_csv('/etc/hostname')")
     with pytest.raises(duckdb.Error):
         ds.con.execute("SET enable_external_access = true")
+
+
+def test_hostile_shapes_lose_nothing():
+    """A duplicated header keeps its second column (as a dimension); a 10 MB line is rejected with
+    its line number, not dropped; a 5,000-field line is a broken line."""
+    dup = load_files(("dup.csv", b"patient_id,session_date,phq9,phq9\nP1,2025-01-01,10,12\n"))
+    assert [m for _, m, _ in dup.files[0].columns][2:] == ["score: PHQ-9", "dimension: phq9 (column 4)"]
+    long_line = b'patient_id,session_date,phq9,note\nP1,2025-01-01,5,"' + b"y" * 10_000_000 + b'"\nP1,2025-01-02,5,x\n'
+    ds = load_files(("long.csv", long_line))
+    assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (2, 1, 1)
+    assert [tuple(r)[1:] for r in ds.rejections().itertuples(index=False)][0][0] == 2
+    wide = load_files(("wide.csv", b"patient_id,session_date,phq9\n" + b",".join([b"x"] * 5000) + b"\nP1,2025-01-01,5\n"))
+    assert wide.rejections()["reason"].tolist() == ["the line has 5000 fields but the header has 3"]

@@ -143,7 +143,10 @@ def plan_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapp
         elif canonical is None and measure is None:
             plan.dimensions[i] = target  # a mapping file naming a dimension
         else:
-            continue  # a second column for a role already filled: reported as ignored
+            # A second column for a role already filled is kept, as a dimension, not dropped.
+            plan.dimensions[i] = f"{header} (column {i + 1})"
+            plan.how[i] = "kept as a dimension: the role is taken by an earlier column"
+            continue
         taken.add(canonical or measure or target)
         plan.how[i] = how
     roles = set(plan.roles.values())

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import duckdb
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
 _SNIFF_LINES = 200
 
 
@@ -151,7 +152,7 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str,
     raw = RawFile(name, table, headers, "csv", encoding, DELIMITERS[delim])
     rejects = con.execute(
         # DuckDB may report one line more than once (once per surplus field): one entry a line.
-        f"""SELECT line, arg_min(error_type, column_idx), arg_min(csv_line, column_idx)
+        f"""SELECT line, arg_min(error_type, coalesce(column_idx, 0)), arg_min(csv_line, coalesce(column_idx, 0))
         FROM {table}_rejects GROUP BY line ORDER BY line"""
     ).fetchall()
     con.execute(f"DROP TABLE {table}_rejects; DROP TABLE {table}_scan")
@@ -178,6 +179,8 @@ def _parser_reason(error: str, csv_line: str, delim: str, width: int) -> str:
         return f"the line has {found} field{'' if found == 1 else 's'} but the header has {width}"
     if error == "UNQUOTED VALUE":
         return "a quoted field is not closed properly"
+    if error == "LINE SIZE OVER MAXIMUM":
+        return "the line is longer than 2 MB"
     if error == "INVALID ENCODING":
         return "the line holds characters that are not valid text"
     return f"the line could not be split into columns ({error.lower()})"
