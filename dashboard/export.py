@@ -77,8 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         measures = load_measures_file(args.measures.read_text(encoding="utf-8")) if args.measures else BUILTIN
         mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
         files = [(Path(path).name, Path(path).read_bytes(), str(path)) for path in args.inputs]
-        dataset = load(db.connect(), files, measures, mapping)
-        metrics = Engine(dataset).compute(settings, tables=[t for t, _ in FILES.values()])
+        # The export has no filters: of the dimensions, only a planned-infusions column matters.
+        dataset = load(db.connect(), files, measures, mapping, dimensions={"planned_infusions"})
+        metrics = Engine(dataset, only_primary=True).compute(settings, tables=[t for t, _ in FILES.values()])
         write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])
     except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -19,7 +19,7 @@ from dashboard.settings import Settings
 
 # Settings that change the series and the assessments (the expensive stage).
 _SERIES_KEYS = ("as_of", "planned", "series_gap_days", "score_timing", "baseline_window_days",
-                "end_of_series_days", "follow_up_days", "follow_up_low", "follow_up_high")
+                "end_of_series_days", "follow_up_days", "follow_up_low", "follow_up_high", "measures")
 # MetricTables field -> the query in queries/ that fills it.
 TABLES = {"summary": "summary", "response": "response_by_infusion", "late_response": "late_response",
           "dropout": "dropout", "dropout_detail": "dropout_detail", "durability": "durability",
@@ -68,9 +68,12 @@ class MetricTables:
 class Engine:
     """Computes metrics for one loaded dataset, caching the stages it can."""
 
-    def __init__(self, dataset: Dataset):
+    def __init__(self, dataset: Dataset, only_primary: bool = False):
+        """only_primary: build assessments for the primary measure alone (the CSV export needs no
+        trajectories of the others)."""
         self.dataset = dataset
         self.con = dataset.con
+        self.only_primary = only_primary
         sql.run(self.con, "wilson_macro")
         self._series_key = None
         self._outcome_key = None
@@ -101,6 +104,7 @@ class Engine:
             "min_baseline": settings.min_baseline_for(measure),
             "response_reduction": settings.response_reduction,
             "remission_cutoff": measure.remission_cutoff,
+            "measures": [measure.name] if self.only_primary else None,
         }
 
     def prepare(self, settings: Settings) -> dict:

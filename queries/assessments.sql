@@ -1,4 +1,4 @@
--- For every measure, the scores the metrics read (METRICS.md 1-3, 5), one row each:
+-- For every measure (or only those in $measures, when it is not NULL), the scores the metrics read (METRICS.md 1-3, 5), one row each:
 --   baseline  : the latest baseline row within $baseline_window_days before the first infusion
 --               (or on its day); with pre timing and none, the score at infusion 1.
 --   after n   : the score after n infusions. post timing: at series infusion n. pre timing: at
@@ -13,7 +13,7 @@ WITH series AS (
 ), scored AS (
     SELECT v.patient_key, v.visit_id, v.session_date, v.session_type, s.measure, s.score
     FROM visits v JOIN scores s USING (visit_id)
-    WHERE v.session_date <= $as_of::DATE
+    WHERE v.session_date <= $as_of::DATE AND ($measures::VARCHAR[] IS NULL OR list_contains($measures, s.measure))
 ), at_infusion AS (
     SELECT i.patient_key, i.k, i.in_series, sc.measure, sc.score, sc.session_date
     FROM series_infusions i JOIN scored sc USING (visit_id)

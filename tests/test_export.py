@@ -194,3 +194,29 @@ def test_map_and_measures_files(tmp_path):
     # Baseline 30 (the Consult row); after 1 infusion (pre timing: the 01-05 check-in) 12 <= 15.
     assert (first["assessed"], first["responders"]) == ("1", "1")
     assert read(out / "rejections.csv") == []
+
+
+def test_export_equals_the_full_engine(tmp_path):
+    """The export builds only what it writes (no filter dimensions but planned_infusions, the
+    primary measure's assessments); its numbers equal the full engine's on the sample data."""
+    from conftest import load_files, metrics_for
+
+    sample = ROOT / "sample_data" / "ketamine_clinic_export.csv"
+    planned = sample.read_text().replace("patient_id,", "planned_infusions,patient_id,", 1)
+    lines = planned.splitlines()
+    # Plan 4 infusions for every tenth patient's rows, to exercise the per-patient override.
+    rows = [("4," if i % 10 == 0 else ",") + line for i, line in enumerate(lines[1:])]
+    path = tmp_path / "planned.csv"
+    path.write_text("\n".join([lines[0]] + rows) + "\n")
+    assert main([str(path), "--out", str(tmp_path / "o")]) == 0
+    full = metrics_for(load_files((path.name, path.read_bytes())))
+    for filename, (table, columns) in FILES.items():
+        exported = read(tmp_path / "o" / filename)
+        expected = getattr(full, table)[columns]
+        assert len(exported) == len(expected), filename
+        for got, want in zip(exported, expected.itertuples(index=False)):
+            for col, value in zip(columns, want):
+                if value is None or value != value:
+                    assert got[col] == "", (filename, col)
+                else:
+                    assert float(got[col]) == pytest.approx(float(value)), (filename, col)

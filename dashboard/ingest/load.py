@@ -103,11 +103,14 @@ def load(
     files: list[tuple[str, bytes]] | list[tuple[str, bytes, str]],
     measures: dict[str, Measure] | None = None,
     mapping: Mapping | None = None,
+    dimensions: set[str] | None = None,
 ) -> Dataset:
     """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message.
 
-    Each file is (name, bytes), or (name, bytes, path) when it is also on disk. Afterwards the
-    connection is locked down (dashboard.db): load new files into a new connection."""
+    Each file is (name, bytes), or (name, bytes, path) when it is also on disk. `dimensions`
+    limits the patient dimensions built to those named (the CSV export needs only
+    planned_infusions); None builds them all. Afterwards the connection is locked down
+    (dashboard.db): load new files into a new connection."""
     measures = measures or BUILTIN
     if not files:
         raise UnreadableFile("No file was given. Expected one or more CSV or Excel visit exports.")
@@ -136,7 +139,7 @@ def load(
     for step in ("parse_rows", "patients", "visits", "parse_cells", "scores"):
         sql.run(con, f"ingest/{step}")
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
-        _stage_dimensions(con, file_idx, raw, plan)
+        _stage_dimensions(con, file_idx, raw, plan, dimensions)
     sql.run(con, "ingest/patient_dims")
     sql.run(con, "ingest/rejections")
     con.execute("DROP VIEW staged_rows")
@@ -230,20 +233,21 @@ def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) ->
     con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
 
 
-def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> None:
+def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted: set[str] | None) -> None:
     """Each patient's candidate value for every dimension of this file (see patient_dims.sql).
 
     The candidate is the first non-missing value by (not the first infusion, date, file, line),
     packed into one sortable number: 1 bit, 17 bits of days since 1900, 8 of file, 37 of line.
     """
-    if not plan.dimensions:
+    columns = [i for i, name in plan.dimensions.items() if wanted is None or name in wanted]
+    if not columns:
         return
     # Missing values (empty, NA, N/A, -), spelled out by case: cheaper than case-folding every cell.
     present = "trim(c{i}) NOT IN ('', 'NA', 'Na', 'na', 'nA', 'N/A', 'n/a', 'N/a', 'n/A', '-')"
     picks = ", ".join(
         f"{{'k': min(place) FILTER (WHERE {present.format(i=i)}), "
         f"'v': arg_min(trim(c{i}), place) FILTER (WHERE {present.format(i=i)})}} AS c{i}"
-        for i in plan.dimensions
+        for i in columns
     )
     con.execute(
         f"""INSERT INTO dim_candidates
