@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from dashboard import app_intake, app_panels, app_sidebar  # noqa: E402
 from dashboard.app_data import loaded  # noqa: E402
-from dashboard.formatting import plain  # noqa: E402
+from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
 from dashboard.metrics import Cohort  # noqa: E402
 
@@ -60,7 +60,8 @@ def main() -> None:
         overall = metrics = engine.compute(settings, whole, TILE_TABLES | PANEL_TABLES[open_tab])
     app_panels.tiles(overall)
     if cohort.split_by:
-        sizes = ", ".join(f"{plain(g)}: {n:,}" for g, n in zip(metrics.summary["grp"], metrics.summary["patients_started"]))
+        sizes = ", ".join(f"{plain(g)}: {count(n, settings.min_cell)}"
+                          for g, n in zip(metrics.summary["grp"], metrics.summary["patients_started"]))
         st.caption(f"Compared by {plain(app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))} "
                    f"(patients started: {sizes}).")
     app_intake.what_we_read(dataset, overall.left_out_after_as_of)
