@@ -12,23 +12,35 @@ import streamlit as st
 from dashboard.formatting import neutralise, plain
 from dashboard.ingest import Dataset, Mapping
 from dashboard.ingest.reading import decode, sniff_delimiter
-from dashboard.measures import Measure
+from dashboard.ingest.columns import CANONICAL_ALIASES
+from dashboard.measures import Measure, measure_for_header, normalise_header
 
+DATE_STYLES = {"auto": "Detect from the file", "iso": "ISO, 2025-12-31", "us": "US, month first: 12/31/2025",
+               "eu": "European, day first: 31.12.2025 or 31/12/2025"}
 ROLES = {"patient_id": "Patient id", "session_date": "Visit date", "session_type": "Session type (optional)",
          "infusion_number": "Infusion number (optional)"}
 
 
-def what_we_read(dataset: Dataset, left_out_after_as_of: int) -> None:
-    with st.expander(f"What we read: {dataset.rows_read:,} rows, {dataset.rows_used:,} used, "
-                     f"{dataset.rows_rejected:,} rejected", expanded=False):
+def what_we_read(dataset: Dataset, left_out_after_as_of: int, expanded: bool = False) -> None:
+    """Per file: its form and date style (and why), rows read/used/rejected, and how each column was read."""
+    files = len(dataset.files)
+    title = (f"What we read: {files} file{'s' * (files > 1)}, {dataset.rows_read:,} rows, "
+             f"{dataset.rows_used:,} used, {dataset.rows_rejected:,} rejected")
+    with st.expander(title, expanded=expanded):
         for f in dataset.files:
-            st.markdown(f"**{plain(f.name)}**: {plain(f.describe())}. Dates: {f.date_style_reason}. "
-                        f"{f.rows_read:,} rows read, {f.rows_used:,} used, {f.rows_rejected:,} rejected.")
+            text, columns = st.columns([4, 1], vertical_alignment="center")
+            text.markdown(f"**{plain(f.name)}**: {plain(f.describe())}.  \n"
+                          f"Why this date style: {plain(f.date_style_reason)}.  \n"
+                          f"{f.rows_read:,} rows read, {f.rows_used:,} used, {f.rows_rejected:,} rejected whole.")
             for note in f.notes:
-                st.caption(plain(note))
-            st.dataframe(pd.DataFrame(f.columns, columns=["Column", "Read as", "How"]), hide_index=True)
+                text.caption(plain(note))
+            with columns.popover("Columns", width="stretch", help="How each column of the file was read"):
+                st.dataframe(pd.DataFrame(f.columns, columns=["Column in the file", "Read as", "How"]),
+                             hide_index=True)
         if left_out_after_as_of:
             st.caption(f"{left_out_after_as_of:,} visits are dated after the as-of date and left out of every number.")
+        if dataset.rows_rejected:
+            st.caption("The Data quality tab lists every rejected row and value, with a download.")
 
 
 def data_quality(dataset: Dataset) -> None:
@@ -37,15 +49,25 @@ def data_quality(dataset: Dataset) -> None:
     if rejections.empty:
         st.success("Every row and value was used: nothing was rejected.")
         return
-    st.caption("Nothing is dropped silently: each rejected row or value is listed with its file, line and reason.")
+    values = max(len(rejections) - dataset.rows_rejected, 0)
+    st.markdown(f"**{_plural(len(rejections), 'rejection')}**: {_plural(dataset.rows_rejected, 'row')} left out "
+                f"whole, and {_plural(values, 'single value')} left out of rows that were kept.")
+    st.caption("Nothing is dropped silently: each rejected row or value is listed with its file, line and reason. "
+               "Line numbers count the header as line 1, as a spreadsheet does.")
     by_reason = rejections.assign(reason=rejections["reason"].str.replace(r" line \d+$", "", regex=True)
                                   .str.replace(r"^exact repeat of .*", "exact repeat of an earlier row", regex=True))
     summary = by_reason.groupby("reason", as_index=False).size().rename(columns={"size": "count"})
-    st.dataframe(summary.sort_values("count", ascending=False).rename(columns={"reason": "Reason", "count": "Count"}),
-                 hide_index=True)
+    left, right = st.columns([2, 1])
+    left.dataframe(summary.sort_values(["count", "reason"], ascending=[False, True])
+                   .rename(columns={"reason": "Reason", "count": "Rows or values"}), hide_index=True)
+    right.download_button("Download the full list (CSV)", rejections_csv(rejections), "rejections.csv", "text/csv",
+                          help="Every rejected row or value with its file, line, column, value and reason.")
     with st.expander(f"All {len(rejections):,} rejections"):
-        st.dataframe(rejections, hide_index=True)
-    st.download_button("Download the rejections (CSV)", rejections_csv(rejections), "rejections.csv", "text/csv")
+        st.dataframe(rejections.rename(columns=str.capitalize), hide_index=True)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def rejections_csv(rejections: pd.DataFrame) -> bytes:
@@ -60,27 +82,60 @@ def rejections_csv(rejections: pd.DataFrame) -> bytes:
 def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], current: Mapping | None) -> None:
     """Choose the columns the dashboard could not recognise; the result can be saved for next month."""
     st.subheader("Map your columns")
-    headers, preview = _headers_and_preview(files[0][1])
+    st.caption("Tell the dashboard which column holds what. You can save the result and load it next month "
+               "(sidebar: Saved column mapping and extra measures).")
+    names = [name for name, _ in files]
+    shown = st.selectbox("File", names, format_func=plain, key="map_file") if len(files) > 1 else names[0]
+    headers, preview = _headers_and_preview(dict(files)[shown])
     if not headers:
+        st.info("This file has no header row to map.")
         return
-    st.caption(f"Preview of {plain(files[0][0])}:")
+    st.caption(f"The first rows of {plain(shown)}, as written in the file (patient-level data: shown only here).")
     st.dataframe(preview, hide_index=True)
+    # Start from what the headers already say (and from the mapping in use), so only the gaps need choosing.
+    guesses = _guess_columns(headers, measures) | {role: h for h, role in (current.columns if current else {}).items()}
+    options = ["(none)"] + headers
+
+    def choose(where, role: str, label: str) -> str:
+        guess = guesses.get(role)
+        return where.selectbox(label, options, index=options.index(guess) if guess in options else 0,
+                               key=f"map_{role}")
+
     choices = {}
     cols = st.columns(4)
     for i, (role, label) in enumerate(ROLES.items()):
-        choices[role] = cols[i].selectbox(label, ["(none)"] + headers, key=f"map_{role}")
-    st.markdown("Score columns")
+        choices[role] = choose(cols[i], role, label)
+    st.markdown("**Score columns** (at least one)")
     cols = st.columns(4)
     for i, measure in enumerate(measures.values()):
-        choices[measure.name] = cols[i % 4].selectbox(measure.label, ["(none)"] + headers, key=f"map_{measure.name}")
+        choices[measure.name] = choose(cols[i % 4], measure.name, measure.label)
+    date_style = st.columns(2)[0].selectbox(
+        "Dates are written", list(DATE_STYLES), key="map_date_style",
+        index=list(DATE_STYLES).index(current.date_style) if current else 0, format_func=DATE_STYLES.get)
     columns = {header: role for role, header in choices.items() if header != "(none)"}
     mapping = Mapping(columns=columns, session_types=current.session_types if current else {},
-                      date_style=current.date_style if current else "auto")
+                      date_style=date_style)
+    ready = choices["patient_id"] != "(none)" and choices["session_date"] != "(none)"
     left, right = st.columns(2)
-    if left.button("Use this mapping", type="primary"):
+    if left.button("Use this mapping", type="primary", disabled=not ready,
+                   help=None if ready else "Choose at least the patient id and the visit date."):
         st.session_state["mapping"] = mapping
         st.rerun()
     right.download_button("Save this mapping (JSON)", mapping.to_json(), "column_mapping.json", "application/json")
+
+
+def _guess_columns(headers: list[str], measures: dict[str, Measure]) -> dict[str, str]:
+    """role or measure -> the first header whose name says it (as the ingest recognises headers)."""
+    guesses: dict[str, str] = {}
+    for header in headers:
+        key = normalise_header(header)
+        for role in ROLES:
+            if key in CANONICAL_ALIASES.get(role, ()):
+                guesses.setdefault(role, header)
+        measure = measure_for_header(header, measures)
+        if measure:
+            guesses.setdefault(measure, header)
+    return guesses
 
 
 def _headers_and_preview(data: bytes) -> tuple[list[str], pd.DataFrame]:

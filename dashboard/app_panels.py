@@ -1,16 +1,20 @@
 """The dashboard's panels: tiles, charts and the tables beside them. Drawing only: every number
-comes from MetricTables (dashboard.metrics) and small counts are suppressed before display."""
+comes from MetricTables (dashboard.metrics), and small counts are suppressed before display."""
 
 from __future__ import annotations
 
+import functools
+
+import altair as alt
 import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.formatting import count, percent, plain
+from dashboard.app_format import percent
+from dashboard.formatting import count, plain
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
-from dashboard.references import DURABILITY_FOUR_WEEKS, RESPONSE
+from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
 from dashboard.suppression import suppress
 
 TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
@@ -24,153 +28,230 @@ def timing_note(timing: str) -> str:
     return "Scores taken **after** each infusion: the score at infusion n is the patient's score after n infusions."
 
 
+def draw(where, chart: alt.TopLevelMixin) -> None:
+    """Draw a chart across its column. Every chart's spec is checked against the Vega-Lite schema
+    in tests/test_charts.py, so a redraw skips Altair's JSON-schema validation (tens of
+    milliseconds per chart, on every filter change)."""
+    object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
+    where.altair_chart(chart, width="stretch")
+
+
 def _row(frame: pd.DataFrame, n: int) -> pd.Series | None:
     rows = frame[frame["n"] == n]
     return rows.iloc[0] if len(rows) else None
 
 
 def tiles(m: MetricTables) -> None:
-    """The five headline numbers, for the whole selected cohort (m has one group)."""
+    """The five headline numbers for the whole selected cohort (m has one group), each with its denominator."""
     k = m.settings.min_cell
     summary = suppress(m.summary, "summary", k).iloc[0]
-    raw_summary = m.summary.iloc[0]
     response = suppress(m.response, "response", k)
     durability = suppress(m.durability, "durability", k).iloc[0]
+    raw = m.summary.iloc[0]
     cols = st.columns(5)
+
     cols[0].metric(TILE_LABELS[0], count(summary.patients_started, k),
                    help="Patients with at least one infusion of their initial series in the data.")
     cols[0].caption(f"{count(summary.in_progress, k)} still in their series")
-    ended = raw_summary.completed + raw_summary.dropped
-    completion = None if k and (raw_summary.completed < k or raw_summary.dropped < k) else (
-        raw_summary.completed / ended if ended else None)
+
+    ended = raw.completed + raw.dropped
+    completion = m.completion_rate().iloc[0]
+    if k and (raw.completed < k or raw.dropped < k):
+        completion = None  # a rate from a small count is hidden
     cols[1].metric(TILE_LABELS[1], percent(completion),
-                   help="Completed the planned series, of the patients whose series has ended (completed or stopped).")
+                   help="Completed the planned series, of the patients whose series has ended (completed or "
+                        "stopped). Patients still in their series are not counted.")
     cols[1].caption(f"{count(summary.completed, k)} of {count(ended, k)} whose series ended")
-    for col, n, label in ((cols[2], 2, TILE_LABELS[2]), (cols[3], 6, TILE_LABELS[3])):
+
+    for col, n in ((cols[2], 2), (cols[3], 6)):
+        label = TILE_LABELS[2] if n == 2 else TILE_LABELS[3]
         row = _row(response, n)
         if row is None:
             col.metric(label, "–", help=f"No patient's series plans {n} infusions.")
             continue
         col.metric(label, percent(row.rate),
-                   help=f"Responded after {n} infusions, among the patients assessed then. "
-                        "Intention to treat counts every patient with a usable baseline, stopping as non-response.")
+                   help=f"Responded after {n} infusions, among the patients with a score then. Intention to treat "
+                        "counts every patient with a usable baseline, and one who stopped as not responding.")
         col.caption(f"of {count(row.assessed, k)} assessed · intention to treat {percent(row.cumulative_rate)} "
                     f"of {count(row.evaluable, k)}")
+
     cols[4].metric(TILE_LABELS[4], percent(durability.durability_rate),
-                   help="Of responders at the end of their series with a one-month follow-up, still responding.")
-    cols[4].caption(f"of {count(m.durability.iloc[0].durable + m.durability.iloc[0].lost, k)} followed up · "
-                    f"{percent(durability.conservative_rate)} counting boosters first as lost")
+                   help="Responders at the end of their series, re-assessed about a month later: the share still "
+                        "responding. Patients without a follow-up are not counted.")
+    followed_up = m.durability.iloc[0].durable + m.durability.iloc[0].lost
+    cols[4].caption(f"of {count(followed_up, k)} followed up · {percent(durability.conservative_rate)} "
+                    "if a booster first counts as lost")
 
 
-def _table(frame: pd.DataFrame, columns: dict[str, str], rates: tuple[str, ...] = ()) -> None:
-    shown = frame[list(columns)].copy()
+def _table(frame: pd.DataFrame, columns: dict[str, str], rates: tuple[str, ...] = (),
+           intervals: dict[str, tuple[str, str]] | None = None, counts: tuple[str, ...] = ()) -> None:
+    """A small table of a metric frame: rates as whole percentages, intervals as 'low–high',
+    and (when suppressed) counts as text so that '<11' reads as written."""
+    shown = frame.copy()
+    for col, (low, high) in (intervals or {}).items():
+        shown[col] = [f"{percent(lo)}–{percent(hi)}" if not pd.isna(lo) else "–"
+                      for lo, hi in zip(shown[low], shown[high])]
     for col in rates:
         shown[col] = shown[col].map(percent)
-    st.dataframe(shown.rename(columns=columns), hide_index=True)
+    for col in counts:
+        if shown[col].dtype == object:
+            shown[col] = shown[col].map(count)
+    st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True)
 
 
-def _multi(m: MetricTables) -> dict[str, str]:
-    return {"grp": "Group"} if len(m.groups) > 1 else {}
+def _group_column(m: MetricTables) -> dict[str, str]:
+    return {"grp": m.summary.attrs.get("group_title", "Group")} if len(m.groups) > 1 else {}
+
+
+def with_group_title(m: MetricTables, title: str) -> MetricTables:
+    """Name the groups after the compared dimension, in every table and chart legend."""
+    for frame in (m.summary, m.response, m.late_response, m.dropout, m.dropout_detail, m.durability, m.trajectories):
+        frame.attrs["group_title"] = title
+    return m
 
 
 def response_panel(m: MetricTables, show_references: bool) -> None:
     st.subheader("Response by infusion count")
-    st.caption(timing_note(m.settings.score_timing))
-    k = m.settings.min_cell
-    shown = suppress(m.response, "response", k)
-    st.altair_chart(charts.response_by_infusion(shown, RESPONSE if show_references else None), width="stretch")
+    st.caption(timing_note(m.settings.score_timing) + " Response: a fall of at least "
+               f"{percent(m.settings.response_reduction)} from baseline.")
+    shown = suppress(m.response, "response", m.settings.min_cell)
+    draw(st, charts.response_by_infusion(shown, RESPONSE if show_references else None))
+    _table(shown, _group_column(m) | {
+        "n": "Infusions", "assessed": "Assessed", "responders": "Responders", "rate": "Response",
+        "interval": "95% interval", "remitters": "Remitters", "remission_rate": "Remission",
+        "evaluable": "Evaluable (ITT)", "cumulative_responders": "Responded so far (ITT)",
+        "cumulative_rate": "Response (ITT)"},
+        rates=("rate", "remission_rate", "cumulative_rate"), intervals={"interval": ("rate_low", "rate_high")},
+        counts=("assessed", "responders", "remitters", "evaluable", "cumulative_responders"))
+    st.caption("Response counts the patients with a score after that infusion. Intention to treat (ITT) counts "
+               "every patient with a usable baseline: one who stopped counts as not responding, unless they had "
+               "already responded.")
     if show_references:
-        st.caption("Grey diamonds are published figures from other populations, protocols and scales "
-                   "(references, not your data): " + "; ".join(sorted({r.citation for r in RESPONSE})) + ".")
-    _table(shown, _multi(m) | {"n": "Infusions", "assessed": "Assessed", "responders": "Responders",
-                               "rate": "Response", "rate_low": "95% from", "rate_high": "95% to",
-                               "remitters": "Remitters", "remission_rate": "Remission", "evaluable": "Evaluable (ITT)",
-                               "cumulative_responders": "Responded so far", "cumulative_rate": "Response (ITT)"},
-           rates=("rate", "rate_low", "rate_high", "remission_rate", "cumulative_rate"))
+        references_table([*RESPONSE, RESPONSE_AFTER_INDUCTION])
+
+
+def references_table(references) -> None:
+    """The published figures in view, with their sources: context, not targets, and not your data."""
+    st.markdown(f"**Published figures** ({NOT_YOUR_DATA}; other protocols, scales and definitions)")
+    st.dataframe(pd.DataFrame([{"Source": r.citation, "Figure": r.what, "Published value": r.value,
+                                "Population, scale, definition": r.population} for r in references]),
+                 hide_index=True)
 
 
 def late_response_panel(m: MetricTables) -> None:
     st.subheader("Keep going?")
-    st.caption("Of the patients not responding after n infusions, how many responded later in their series. "
-               "Patients with no later score are left out of the share (shown in the table).")
-    shown = suppress(m.late_response, "late_response", m.settings.min_cell)
-    st.altair_chart(charts.late_response(shown), width="stretch")
-    _table(shown, _multi(m) | {"n": "Not responding after", "non_responders": "Not responding",
-                               "late_responders": "Responded later", "no_later_assessment": "No later score",
-                               "late_response_rate": "Responded later (share)"}, rates=("late_response_rate",))
+    k = m.settings.min_cell
+    shown = suppress(m.late_response, "late_response", k)
+    # The share's denominator: not responding and scored again later. It is a count too, so a small
+    # one is hidden with the share (suppression.py covers the table's own columns only).
+    judged = m.late_response["non_responders"] - m.late_response["no_later_assessment"]
+    shown["scored_again"] = judged
+    if k:
+        shown["scored_again"] = [count(v, k) for v in judged]
+        shown.loc[(judged < k).to_numpy(), "late_response_rate"] = None
+    row = _row(shown, 2)
+    if len(m.groups) == 1 and row is not None and not pd.isna(row.late_response_rate):
+        st.markdown(f"Of the patients **not responding after 2 infusions**, **{percent(row.late_response_rate)}** "
+                    f"responded later in their series ({count(row.late_responders)} of {row.scored_again} "
+                    "scored again).")
+    st.caption("For each infusion count: the patients not responding then, and how many of them responded after a "
+               "later infusion of their series. Patients with no later score are left out of the share and counted "
+               "in the table.")
+    draw(st, charts.late_response(shown))
+    _table(shown, _group_column(m) | {
+        "n": "Not responding after", "non_responders": "Not responding", "late_responders": "Responded later",
+        "no_later_assessment": "No later score", "scored_again": "Scored again later",
+        "late_response_rate": "Responded later (share)"},
+        rates=("late_response_rate",), counts=("non_responders", "late_responders", "no_later_assessment"))
 
 
-def dropout_panel(m: MetricTables) -> None:
+def dropout_panel(m: MetricTables, show_references: bool = False) -> None:
     st.subheader("Dropout points")
     k = m.settings.min_cell
     dropout = suppress(m.dropout, "dropout", k)
+    # Counts by infusion and status (reasons summed first, so suppression hides as little as it must).
+    stopped = m.dropout_detail.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
+    stopped.attrs = dict(m.dropout_detail.attrs)
     left, right = st.columns(2)
-    with left:
-        detail = m.dropout_detail
-        if k:
-            detail = detail[detail["patients"] >= k]  # small cells are not drawn
-        st.altair_chart(charts.dropout_points(detail, m.dropout["n"].tolist()), width="stretch")
+    draw(left, charts.dropout_points(suppress(stopped, "dropout_detail", k), sorted(set(m.dropout["n"]))))
+    draw(right, charts.retention(dropout))
+
+    completion = m.completion_rate()
+    summary = suppress(m.summary, "summary", k)
+    lines = []
+    for shown, raw, rate in zip(summary.itertuples(), m.summary.itertuples(), completion):
+        if k and (raw.completed < k or raw.dropped < k):
+            rate = None  # a rate from a small count is hidden
+        prefix = f"**{plain(raw.grp)}**: " if len(m.groups) > 1 else ""
+        lines.append(f"{prefix}{count(shown.completed, k)} completed the series, {count(shown.dropped, k)} stopped "
+                     f"early (completion {percent(rate)}), {count(shown.in_progress, k)} still in their series")
+    st.markdown("  \n".join(lines))
+    if show_references:
+        st.caption(f"Published figure ({NOT_YOUR_DATA}): {COMPLETION[1]} ({COMPLETION[0]}, {COMPLETION[2]}).")
+
+    left, right = st.columns([1, 2])
+    draw(left, charts.in_progress(dropout))
     with right:
-        st.altair_chart(charts.retention(dropout.dropna(subset=["retained"])), width="stretch")
-    in_progress = m.summary["in_progress"].sum()
-    st.caption(f"{count(in_progress, k)} patients are still in their series (not counted as stopping). "
-               f"Completion: {percent(_completion(m))} of patients whose series has ended.")
-    _table(dropout, _multi(m) | {"n": "Infusion", "at_risk": "At risk", "dropped_after": "Stopped after it",
-                                 "completed_at": "Completed at it", "in_progress_at": "In progress at it",
-                                 "retained": "Reach this infusion"}, rates=("retained",))
-    reasons = m.dropout_detail.groupby(["grp", "reason"], as_index=False)["patients"].sum()
-    if (reasons["reason"] != "(not recorded)").any():
-        reasons = suppress(reasons.sort_values("patients", ascending=False), "dropout_detail", k)
+        reasons = m.dropout_detail.groupby(["grp", "reason"], as_index=False)["patients"].sum()
         st.markdown("**Reasons given for stopping**")
-        _table(reasons, _multi(m) | {"reason": "Reason", "patients": "Patients"})
-
-
-def _completion(m: MetricTables):
-    s = m.summary
-    k = m.settings.min_cell
-    completed, dropped = s["completed"].sum(), s["dropped"].sum()
-    if k and (completed < k or dropped < k):
-        return None
-    return completed / (completed + dropped) if completed + dropped else None
+        if (reasons["reason"] != "(not recorded)").any():
+            reasons = reasons.sort_values(["grp", "patients"], ascending=[True, False])
+            _table(suppress(reasons, "dropout_detail", k),
+                   _group_column(m) | {"reason": "Reason", "patients": "Patients"}, counts=("patients",))
+        else:
+            st.caption("The data has no discontinuation reasons.")
+    _table(dropout, _group_column(m) | {
+        "n": "Infusion", "at_risk": "At risk", "dropped_after": "Stopped after it", "completed_at": "Completed at it",
+        "in_progress_at": "Still in series at it", "retained": "Reach this infusion (Kaplan-Meier)"},
+        rates=("retained",), counts=("at_risk", "dropped_after", "completed_at", "in_progress_at"))
 
 
 def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -> None:
     st.subheader("Durability at one month")
     k = m.settings.min_cell
     shown = suppress(m.durability, "durability", k)
-    st.altair_chart(charts.durability(m.durability if not k else m.durability.assign(
-        **{c: m.durability[c].where(m.durability[c] >= k, 0) for c in charts.STATUS_LABELS})), width="stretch")
-    for _, row in shown.iterrows():
+    s = m.settings
+    st.caption(f"Responders whose series has ended, re-assessed nearest {s.follow_up_days} days after their last "
+               f"infusion (within {s.follow_up_window[0]}–{s.follow_up_window[1]} days).")
+    draw(st, charts.durability(shown))
+    for row in shown.itertuples():
         prefix = f"**{plain(row.grp)}**: " if len(m.groups) > 1 else ""
-        st.markdown(f"{prefix}still responding at one month: **{percent(row.durability_rate)}** "
+        st.markdown(f"{prefix}Still responding at one month: **{percent(row.durability_rate)}** "
                     f"(95% interval {percent(row.rate_low)} to {percent(row.rate_high)}); "
                     f"**{percent(row.conservative_rate)}** if a booster before the follow-up counts as lost.")
-    if show_references:
-        ref = DURABILITY_FOUR_WEEKS
-        st.caption(f"Reference, another population: {ref.label} ({ref.citation}; {ref.population}).")
-    _table(shown, _multi(m) | {"eligible": "Responders whose series ended", "durable": "Still responding",
-                               "lost": "Response lost", "booster_first": "Booster first",
-                               "no_follow_up": "No follow-up", "pending": "Not due yet"})
+    reference = DURABILITY_FOUR_WEEKS if show_references else None
+    left, right = st.columns(2)
+    draw(left, charts.durability_rates(shown, reference))
     traj = m.trajectories
-    means = traj[(traj.measure == primary.name)].copy()
+    means = suppress(traj[traj["measure"] == primary.name], "trajectories", k) if len(traj) else traj
     if len(means):
-        end = means[means.kind == "after"].sort_values("n").groupby("grp").tail(1).assign(point="End of series")
-        points = pd.concat([means[means.kind == "baseline"].assign(point="Baseline"), end,
-                            means[means.kind == "follow_up"].assign(point="One month")])
-        points = points if not k else points[points["patients"] >= k]
-        st.markdown(f"**Mean {primary.label}** at baseline, end of series and one month")
-        _table(points.assign(mean=points["mean"].map("{:.1f}".format)),
-               _multi(m) | {"point": "When", "mean": "Mean", "patients": "Patients"})
+        draw(right, charts.milestones(means, (primary.low, primary.high), primary.lower_is_better)
+             .properties(title=f"Mean {primary.label}: baseline, end of series, one month"))
+    if reference is not None:
+        st.caption(f"Dashed grey line, {NOT_YOUR_DATA}: {reference.what}, {reference.value} ({reference.citation}; "
+                   f"{reference.population}).")
+    _table(shown, _group_column(m) | {
+        "eligible": "Responders whose series ended", "durable": "Still responding", "lost": "Response lost",
+        "booster_first": "Booster before follow-up", "no_follow_up": "No follow-up", "pending": "Not due yet"},
+        counts=("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending"))
+    if len(means):
+        points = charts.milestone_rows(means)
+        _table(points.assign(mean=[f"{v:.1f}" if not pd.isna(v) else "–" for v in pd.to_numeric(points["mean"])]),
+               _group_column(m) | {"point": f"Mean {primary.label}", "mean": "Mean", "patients": "Patients"},
+               counts=("patients",))
 
 
 def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
     st.subheader("Symptom trajectories")
-    k = m.settings.min_cell
-    traj = m.trajectories if not k else m.trajectories[m.trajectories["patients"] >= k]
+    st.caption("Mean score at baseline, after each infusion and at the one-month follow-up, with its 95% interval "
+               "(shaded), over the patients who have that score.")
+    traj = suppress(m.trajectories, "trajectories", m.settings.min_cell)
     present = [name for name in measures if name in set(traj["measure"])]
     columns = st.columns(2)
     for i, name in enumerate(present):
         measure = measures[name]
         with columns[i % 2]:
-            st.markdown(f"**{measure.label}**" + (f" ({measure.domain})" if measure.domain else ""))
-            st.altair_chart(charts.trajectory(traj[traj.measure == name], measure.lower_is_better), width="stretch")
+            st.markdown(f"**{plain(measure.label)}**" + (f" ({plain(measure.domain)})" if measure.domain else "")
+                        + f" · range {measure.low:g}–{measure.high:g}")
+            draw(st, charts.trajectory(traj[traj["measure"] == name], measure.lower_is_better,
+                                              (measure.low, measure.high)))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 
 import streamlit as st
 
+from dashboard.app_data import Export, Inputs
 from dashboard.formatting import plain
 from dashboard.ingest import Mapping, MappingError
-from dashboard.measures import BUILTIN, Measure, MeasuresFileError, load_measures_file
+from dashboard.measures import Measure, MeasuresFileError, load_measures_file
 from dashboard.metrics import Cohort
 from dashboard.settings import Settings
 
@@ -20,37 +20,63 @@ DIMENSION_LABELS = {"site": "Site", "provider": "Provider", "route": "Route", "k
                     "sex": "Sex", "age_band": "Age band", "diagnosis": "Diagnosis", "start_quarter": "Quarter of series start"}
 
 
-@dataclass
-class Inputs:
-    files: list[tuple[str, bytes]]
-    mapping: Mapping | None
-    measures: dict[str, Measure]
-    measures_text: str
-
-
 def files_in() -> Inputs:
     st.sidebar.header("Data")
+    exports: list[Export] = st.session_state.setdefault("exports", [])
+    generation = st.session_state.setdefault("uploader_generation", 0)
     uploads = st.sidebar.file_uploader(
-        "Visit exports (CSV or Excel)", type=["csv", "txt", "tsv", "xlsx"], accept_multiple_files=True,
-        help="One row per visit. Several files (one per site, or overlapping months) are combined.")
-    files = [(u.name, u.getvalue()) for u in uploads or []]
-    mapping_file = st.sidebar.file_uploader("Saved column mapping (optional)", type=["json"])
-    mapping = st.session_state.get("mapping")
-    if mapping_file is not None:
-        try:
-            mapping = Mapping.from_json(mapping_file.getvalue().decode("utf-8", errors="replace"))
-        except MappingError as exc:
-            st.sidebar.error(plain(str(exc)))
-    measures_file = st.sidebar.file_uploader("Extra measures (optional TOML)", type=["toml"])
-    measures, measures_text = BUILTIN, ""
-    if measures_file is not None:
-        measures_text = measures_file.getvalue().decode("utf-8", errors="replace")
-        try:
-            measures = load_measures_file(measures_text)
-        except MeasuresFileError as exc:
-            st.sidebar.error(plain(str(exc)))
-            measures_text = ""
-    return Inputs(files, mapping, measures, measures_text)
+        ("Upload another export (replaces the one in use)" if st.session_state.get("load_failed") else
+         "Add more exports" if exports else "Visit exports (CSV or Excel)"), type=["csv", "txt", "tsv", "xlsx"],
+        accept_multiple_files=True, key=f"uploads_{generation}",
+        help="One row per visit. Several files (one per site, or overlapping months) are combined. "
+             "Without a file, the dashboard shows synthetic sample data.")
+    if uploads:
+        # Keep the files in this session and empty the uploader: Streamlit deep-copies an
+        # uploader's files on every rerun, which would slow every filter change.
+        if st.session_state.get("load_failed"):
+            exports.clear()  # new files replace ones that could not be read
+        known = {e.digest for e in exports}
+        for upload in uploads:
+            export = Export.of(upload.name, upload.getvalue())
+            if export.digest not in known:
+                exports.append(export)
+                known.add(export.digest)
+        st.session_state["uploader_generation"] = generation + 1
+        st.rerun()
+    if exports:
+        st.sidebar.markdown("**In use**  \n" + "  \n".join(
+            f":material/description: {plain(e.name)} · {_size(len(e.data))}" for e in exports))
+        if st.sidebar.button("Remove the files", help="Back to the sample data"):
+            exports.clear()
+            st.session_state.pop("mapping", None)
+            st.rerun()
+    inputs = Inputs(exports=list(exports), mapping=st.session_state.get("mapping"))
+    # Files for next month's run: the column mapping saved from the mapping step, and extra scales.
+    remembered = bool(st.session_state.get("mapping_needed") or st.session_state.get("mapping_file")
+                      or st.session_state.get("measures_file"))
+    with st.sidebar.expander("Saved column mapping and extra measures", expanded=remembered):
+        mapping_file = st.file_uploader("Saved column mapping (JSON)", type=["json"], key="mapping_file",
+                                        help="The file saved from the mapping step, to read an export with the "
+                                             "same columns again.")
+        if mapping_file is not None:
+            try:
+                inputs.mapping = Mapping.from_json(mapping_file.getvalue().decode("utf-8", errors="replace"))
+            except MappingError as exc:
+                st.error(plain(str(exc)))
+        measures_file = st.file_uploader("Extra measures (TOML)", type=["toml"], key="measures_file",
+                                         help="Scales beyond the built-in ones: range, which way is better, "
+                                              "remission cut-off and moderate band.")
+        if measures_file is not None:
+            text = measures_file.getvalue().decode("utf-8", errors="replace")
+            try:
+                inputs.measures, inputs.measures_text = load_measures_file(text), text
+            except MeasuresFileError as exc:
+                st.error(plain(str(exc)))
+    return inputs
+
+
+def _size(n: int) -> str:
+    return f"{n / 1_000_000:.1f} MB" if n >= 1_000_000 else f"{max(n // 1000, 1)} KB"
 
 
 def settings_for(measures: dict[str, Measure], present: list[str], latest: date | None) -> Settings:
@@ -63,13 +89,15 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
         "Scores are taken", ["pre", "post"], horizontal=True,
         format_func=lambda t: "before each infusion" if t == "pre" else "after each infusion",
         help="Before (the usual check-in): the score at infusion n+1 describes the patient after n infusions. "
-             "After: the score at infusion n does.")
+             "After: the score at infusion n does. This changes every number on the page.")
+    st.sidebar.caption("Before: the score at infusion 3 counts as 'after 2 infusions'." if timing == "pre" else
+                       "After: the score at infusion 2 counts as 'after 2 infusions'.")
     with st.sidebar.expander("Thresholds and windows"):
         own = measures[measure].min_baseline or 0
         min_baseline = st.number_input(f"Minimum baseline (moderate from; {measures[measure].label} default {own:g})",
                                        min_value=0.0, value=float(own), step=1.0)
-        reduction = st.slider("Response: fall from baseline of at least", 0.05, 0.95, d.response_reduction, 0.05,
-                              format="%.2f")
+        reduction = st.slider("Response: a fall from baseline of at least", 5, 95, round(d.response_reduction * 100),
+                              5, format="%d%%") / 100
         planned = st.number_input("Planned infusions in a series", 1, 30, d.planned)
         gap = st.number_input("A gap of more than this many days ends a series", 1, 365, d.series_gap_days)
         window = st.number_input("Baseline window (days before the first infusion)", 0, 365, d.baseline_window_days)
@@ -85,6 +113,14 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
                     planned=int(planned), series_gap_days=int(gap), baseline_window_days=int(window),
                     end_of_series_days=int(end), as_of=None if as_of == latest else as_of,
                     follow_up_days=int(follow_up), follow_up_window=(int(low), int(high)), min_cell=int(min_cell))
+
+
+def cohort_note(cohort: Cohort) -> str:
+    """The filters in force, in words, for the top of the page ('' when every patient is in)."""
+    parts = [f"{DIMENSION_LABELS.get(dim, dim)}: {', '.join(values)}" for dim, values in cohort.filters]
+    if cohort.start_from:
+        parts.append(f"series started {cohort.start_from} to {cohort.start_to}")
+    return "; ".join(parts)
 
 
 def cohort_for(values_by_dimension: dict[str, list[str]], start_range: tuple[date, date] | None) -> Cohort:

@@ -1,7 +1,9 @@
 """Altair charts, one function per panel: a metric frame in, a chart out. No data access here.
 
-Every frame has a `grp` column; with one group the colour legend is dropped, with several each
-group gets its own colour and point shape (never colour alone).
+Every frame has a `grp` column. With one group, colour says which line is which; with several
+(compare by), colour and point shape say which group (never colour alone) and the dash says
+which line. Frames may arrive suppressed (dashboard.suppression): a count reads '<11' and a
+hidden rate is empty, so that point is simply not drawn.
 """
 
 from __future__ import annotations
@@ -9,157 +11,379 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dashboard.references import RESPONSE, Reference
+from dashboard.app_format import percent  # one rounding rule for every number on screen
+from dashboard.references import NOT_YOUR_DATA, Reference
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "triangle-left", "wedge"]
-STATUS_COLOURS = {"durable": "#009E73", "lost": "#D55E00", "booster_first": "#E69F00",
-                  "no_follow_up": "#999999", "pending": "#56B4E9"}
+REFERENCE_GREY = "#8a8a8a"
+
+# The three lines of the response chart: column -> legend label, colour (one group), dash.
+RESPONSE_LINES = {
+    "rate": ("Response (of those assessed)", "#0072B2", [1, 0]),
+    "cumulative_rate": ("Responded so far (intention to treat)", "#333333", [7, 4]),
+    "remission_rate": ("Remission (of those assessed)", "#009E73", [2, 3]),
+}
 STATUS_LABELS = {"durable": "Still responding", "lost": "Response lost", "booster_first": "Booster before follow-up",
                  "no_follow_up": "No follow-up", "pending": "Follow-up not due yet"}
-DROPOUT_COLOURS = {"responder": "#009E73", "non-responder": "#D55E00", "unknown": "#999999"}
+STATUS_COLOURS = {"durable": "#009E73", "lost": "#D55E00", "booster_first": "#E69F00",
+                  "no_follow_up": "#A0A0A0", "pending": "#56B4E9"}
+STOPPED_AS = {"responder": "Responding", "non-responder": "Not responding", "unknown": "Not known"}
+# Compare by, in the stacked dropout bars: colour is the status, so each group gets its own opacity.
+GROUP_OPACITY = [1.0, 0.55, 0.8, 0.4, 0.9, 0.65, 0.3, 0.5]
+STOPPED_COLOURS = {"responder": "#009E73", "non-responder": "#D55E00", "unknown": "#A0A0A0"}
+PERCENT_AXIS = alt.Axis(format="%", tickCount=5)
+# Width follows the page; height is the plotting area's, so titles and legends don't squeeze it.
+FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
-def _group_encodings(frame: pd.DataFrame):
-    groups = list(dict.fromkeys(frame["grp"]))
-    if len(groups) <= 1:
-        return {}, {}
-    colour = alt.Color("grp:N", title="Group", scale=alt.Scale(domain=groups, range=PALETTE[: len(groups)]))
-    shape = alt.Shape("grp:N", title="Group", scale=alt.Scale(domain=groups, range=SHAPES[: len(groups)]))
-    return colour, shape
+def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
+    """A copy whose rate and count columns are numbers (a suppressed '<11' becomes empty)."""
+    out = frame.copy()
+    for col in columns:
+        if col in out:
+            out[col] = pd.to_numeric(out[col], errors="coerce")
+    return out
 
 
-def _with(chart, **encodings):
-    return chart.encode(**{k: v for k, v in encodings.items() if v is not None and v != {}})
+def _groups(frame: pd.DataFrame) -> list[str]:
+    return [str(g) for g in dict.fromkeys(frame["grp"])]
 
 
-def response_by_infusion(response: pd.DataFrame, references: list[Reference] | None = None) -> alt.Chart:
-    """Response rate after n infusions with its 95% interval, the intention-to-treat cumulative
-    response and remission; optionally the published reference points, marked as such."""
+def _title(frame: pd.DataFrame) -> str:
+    """The legend title for the groups: the compared dimension's name, set by the app in frame.attrs."""
+    return frame.attrs.get("group_title", "Group")
+
+
+def _group_colour(groups: list[str], title: str = "Group") -> alt.Color:
+    return alt.Color("grp:N", title=title, scale=alt.Scale(domain=groups, range=PALETTE[: len(groups)]),
+                     legend=alt.Legend(orient="bottom", labelLimit=0))
+
+
+def _group_shape(groups: list[str], title: str = "Group") -> alt.Shape:
+    return alt.Shape("grp:N", title=title, scale=alt.Scale(domain=groups, range=SHAPES[: len(groups)]),
+                     legend=alt.Legend(orient="bottom", labelLimit=0))
+
+
+def _count_text(value) -> str:
+    """A count as written on screen: '1,234', a suppressed '<11' as it is, '–' when missing."""
+    if isinstance(value, str):
+        return value
+    return "–" if pd.isna(value) else f"{int(value):,}"
+
+
+def _of(count, total) -> str:
+    """'137 of 549'."""
+    return f"{_count_text(count)} of {_count_text(total)}"
+
+
+def response_by_infusion(response: pd.DataFrame, references: list[Reference] | None = None) -> alt.LayerChart:
+    """Response after n infusions with its 95% Wilson interval, the intention-to-treat share who
+    had responded so far, and remission; the number assessed above each infusion. With
+    `references`, the published figures at their infusion count as grey diamonds beside the
+    clinic's points, each labelled with its citation (see reference_points)."""
     data = response.dropna(subset=["n"]).copy()
-    colour, shape = _group_encodings(data)
+    data["n"] = data["n"].astype(int)
+    data["grp"] = data["grp"].astype(str)
+    groups = _groups(data)
+    several = len(groups) > 1
+    data["of_rate"] = [_of(r, a) for r, a in zip(data["responders"], data["assessed"])]
+    data["of_cumulative_rate"] = [_of(r, e) for r, e in zip(data["cumulative_responders"], data["evaluable"])]
+    data["of_remission_rate"] = [_of(r, a) for r, a in zip(data["remitters"], data["assessed"])]
+    data = _numeric(data, ["rate", "rate_low", "rate_high", "remission_rate", "cumulative_rate"])
+
+    # One row per group, infusion count and line, with the counts behind the share.
+    long = pd.concat([pd.DataFrame({"grp": data["grp"], "n": data["n"], "line": label, "share": data[column],
+                                    "patients": data[f"of_{column}"]})
+                      for column, (label, _, _) in RESPONSE_LINES.items()], ignore_index=True)
+    long = long.dropna(subset=["share"]).iloc[::-1]  # the response points last, on top
+
+    labels = [v[0] for v in RESPONSE_LINES.values()]
     x = alt.X("n:O", title="Infusions received", axis=alt.Axis(labelAngle=0))
-    percent_axis = alt.Axis(format="%", title="Share of patients")
+    y = alt.Y("share:Q", title="Share of patients", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1]))
+    dash = alt.StrokeDash("line:N", title=None, sort=labels,
+                          legend=alt.Legend(orient="bottom", symbolStrokeWidth=2, labelLimit=0),
+                          scale=alt.Scale(domain=labels, range=[v[2] for v in RESPONSE_LINES.values()]))
+    line_colour = (_group_colour(groups, _title(data)) if several else
+                   alt.Color("line:N", title=None, sort=labels, legend=alt.Legend(orient="bottom", labelLimit=0),
+                             scale=alt.Scale(domain=labels, range=[v[1] for v in RESPONSE_LINES.values()])))
     tooltip = [alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Infusions"),
-               alt.Tooltip("rate:Q", title="Responded (of assessed)", format=".0%"),
-               alt.Tooltip("responders:Q", title="Responders"), alt.Tooltip("assessed:Q", title="Assessed"),
-               alt.Tooltip("cumulative_rate:Q", title="Responded so far (intention to treat)", format=".0%"),
-               alt.Tooltip("evaluable:Q", title="Evaluable"),
-               alt.Tooltip("remission_rate:Q", title="Remission (of assessed)", format=".0%")]
-    base = alt.Chart(data)
-    bars = _with(base.mark_rule(strokeWidth=2).encode(
-        x=x, y=alt.Y("rate_low:Q", axis=percent_axis, scale=alt.Scale(domain=[0, 1])), y2="rate_high:Q"),
-        color=colour or alt.value(PALETTE[0]))
-    points = _with(base.mark_point(filled=True, size=90).encode(x=x, y="rate:Q", tooltip=tooltip),
-                   color=colour or alt.value(PALETTE[0]), shape=shape)
-    itt = _with(base.mark_line(strokeDash=[6, 3], point=True).encode(x=x, y="cumulative_rate:Q", tooltip=tooltip),
-                color=colour or alt.value("#444444"), detail="grp:N")
-    remission = _with(base.mark_line(strokeDash=[2, 2], opacity=0.7).encode(x=x, y="remission_rate:Q", tooltip=tooltip),
-                      color=colour or alt.value(PALETTE[2]), detail="grp:N")
-    layers = [bars, points, itt, remission]
-    if references:
-        refs = pd.DataFrame([{"n": r.n, "rate": r.rate, "label": f"{r.label} (reference: {r.citation})",
-                              "population": r.population} for r in references])
-        ref_points = alt.Chart(refs).mark_point(shape="diamond", size=110, color="#777777", filled=False,
-                                                strokeWidth=2).encode(
-            x=alt.X("n:O"), y="rate:Q",
-            tooltip=[alt.Tooltip("label:N", title="Published reference, another population"),
-                     alt.Tooltip("population:N", title="Population")])
-        layers.append(ref_points)
+               alt.Tooltip("line:N", title="Line"), alt.Tooltip("share:Q", title="Share", format=".1%"),
+               alt.Tooltip("patients:N", title="Patients")]
+    lines = alt.Chart(long).mark_line(strokeWidth=2.5).encode(
+        x=x, y=y, color=line_colour, strokeDash=dash, detail=alt.Detail("grp:N"))
+    points = alt.Chart(long).mark_point(filled=True, size=70, opacity=1).encode(
+        x=x, y=alt.Y("share:Q"), color=line_colour, tooltip=tooltip,
+        **({"shape": _group_shape(groups, _title(data))} if several else {}))
+
+    rates = data.dropna(subset=["rate_low", "rate_high"])
+    interval_colour = _group_colour(groups, _title(data)) if several else alt.ColorValue(RESPONSE_LINES["rate"][1])
+    interval = [
+        alt.Chart(rates).mark_rule(strokeWidth=2).encode(
+            x=x, y=alt.Y("rate_low:Q"), y2=alt.Y2("rate_high:Q"), color=interval_colour),
+        alt.Chart(rates).mark_tick(thickness=2, size=12).encode(x=x, y=alt.Y("rate_low:Q"), color=interval_colour),
+        alt.Chart(rates).mark_tick(thickness=2, size=12).encode(x=x, y=alt.Y("rate_high:Q"), color=interval_colour),
+    ]
+    layers = [*interval, lines, points]
+    if not several:  # the denominator of each rate, above its infusion
+        counts = data.assign(label=[f"{_count_text(a)} assessed" for a in data["assessed"]])
+        layers.append(alt.Chart(counts).mark_text(dy=-6, fontSize=11, color="#555555").encode(
+            x=x, y=alt.YDatum(1), text=alt.Text("label:N")))
+    subtitle = ["bars: 95% interval of the response among those assessed"]
+    shown_refs = [r for r in references or [] if r.n in set(data["n"])]
+    if shown_refs:
+        layers += reference_points(shown_refs, x)
+        subtitle.append(f"grey diamonds: published figures ({NOT_YOUR_DATA})")
     return alt.layer(*layers).properties(
-        height=340, title=alt.Title("Response after each infusion",
-                                    subtitle="dot and bar: responded among those assessed (95% interval); "
-                                             "dashed: responded so far, intention to treat; dotted: remission"))
+        autosize=FIT_WIDTH, height=300, title=alt.Title("Response after each infusion", subtitle=subtitle))
 
 
-def late_response(late: pd.DataFrame) -> alt.Chart:
+def reference_points(references: list[Reference], x: alt.X) -> list[alt.Chart]:
+    """Published figures as a layer: hollow grey diamonds just right of the clinic's point at the
+    same infusion count, each labelled with its short citation (labels spread so none overlap)."""
+    refs = pd.DataFrame([{"n": r.n, "rate": r.rate, "label": r.short, "citation": r.citation, "what": r.what,
+                          "value": r.value, "population": r.population, "note": NOT_YOUR_DATA}
+                         for r in references]).sort_values(["n", "rate"]).reset_index(drop=True)
+    refs["label_y"] = [y for _, group in refs.groupby("n", sort=True) for y in _spread(group["rate"].tolist(), 0.055)]
+    tooltip = [alt.Tooltip("note:N", title="Reference"), alt.Tooltip("citation:N", title="Source"),
+               alt.Tooltip("what:N", title="Figure"), alt.Tooltip("value:N", title="Published value"),
+               alt.Tooltip("population:N", title="Population")]
+    base = alt.Chart(refs)
+    return [
+        base.mark_point(shape="diamond", size=80, filled=False, strokeWidth=1.8, color=REFERENCE_GREY,
+                        xOffset=16).encode(x=x, y=alt.Y("rate:Q"), tooltip=tooltip),
+        base.mark_text(align="left", baseline="middle", xOffset=24, fontSize=10, color="#666666").encode(
+            x=x, y=alt.Y("label_y:Q"), text=alt.Text("label:N"), tooltip=tooltip),
+    ]
+
+
+def _spread(values: list[float], gap: float) -> list[float]:
+    """Label positions near `values` (sorted ascending), at least `gap` apart, within 0..1."""
+    out: list[float] = []
+    for v in values:
+        out.append(max(v, out[-1] + gap) if out else v)
+    overflow = out[-1] - 1 if out else 0
+    if overflow > 0:  # pushed past the top: slide the crowded labels down
+        out = [v - overflow for v in out]
+        for i in range(len(out) - 2, -1, -1):
+            out[i] = min(out[i], out[i + 1] - gap)
+    return out
+
+
+def late_response(late: pd.DataFrame) -> alt.LayerChart:
+    """'Keep going?': of the patients not responding after n infusions (and scored again later),
+    the share who responded after a later infusion of their series."""
     data = late.copy()
-    colour, _ = _group_encodings(data)
-    chart = alt.Chart(data).mark_bar().encode(
-        x=alt.X("n:O", title="Not responding after this many infusions", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("late_response_rate:Q", title="Responded later in the series", axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
-        xOffset="grp:N",
-        tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Infusions"),
-                 alt.Tooltip("late_response_rate:Q", title="Responded later", format=".0%"),
-                 alt.Tooltip("late_responders:Q", title="Later responders"),
-                 alt.Tooltip("non_responders:Q", title="Not responding then"),
-                 alt.Tooltip("no_later_assessment:Q", title="No later score (left out)")])
-    chart = _with(chart, color=colour or alt.value(PALETTE[0]))
-    return chart.properties(height=300, title=alt.Title(
-        "Keep going? Later response among patients not yet responding",
-        subtitle="of patients not responding after n infusions (and scored again later), the share who responded later"))
+    data["grp"] = data["grp"].astype(str)
+    groups = _groups(data)
+    several = len(groups) > 1
+    if "scored_again" not in data:  # the share's denominator, unless the app has worked it out (suppressed)
+        data["scored_again"] = pd.to_numeric(data["non_responders"], errors="coerce") - pd.to_numeric(
+            data["no_later_assessment"], errors="coerce")
+    data["patients"] = [_of(a, b) for a, b in zip(data["late_responders"], data["scored_again"])]
+    data = _numeric(data, ["late_response_rate"])
+    x = alt.X("n:O", title="Not responding after this many infusions", axis=alt.Axis(labelAngle=0))
+    y = alt.Y("late_response_rate:Q", title="Responded later in the series", axis=PERCENT_AXIS,
+              scale=alt.Scale(domain=[0, 1]))
+    tooltip = [alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Not responding after"),
+               alt.Tooltip("late_response_rate:Q", title="Responded later", format=".1%"),
+               alt.Tooltip("patients:N", title="Patients"),
+               alt.Tooltip("no_later_assessment:N", title="No later score (left out)")]
+    bars = alt.Chart(data).mark_bar(width={"band": 0.7} if not several else alt.Undefined).encode(
+        x=x, y=y, tooltip=tooltip,
+        color=_group_colour(groups, _title(data)) if several else alt.ColorValue(PALETTE[0]),
+        **({"xOffset": alt.XOffset("grp:N", sort=groups)} if several else {}))
+    layers = [bars]
+    if not several:
+        shown = data.dropna(subset=["late_response_rate"])
+        shown = shown.assign(label=[f"{percent(r)} ({p})"
+                                    for r, p in zip(shown["late_response_rate"], shown["patients"])])
+        layers.append(alt.Chart(shown).mark_text(dy=-8, fontSize=12).encode(x=x, y=y, text=alt.Text("label:N")))
+    return alt.layer(*layers).properties(autosize=FIT_WIDTH, height=320, title=alt.Title(
+        "Responded later, among patients not yet responding",
+        subtitle="patients with no later score in their series are left out of the share"))
 
 
 def dropout_points(detail: pd.DataFrame, n_values: list[int]) -> alt.Chart:
-    """Patients stopping after each infusion, by their response status when they stopped."""
-    data = detail.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
-    order = ["responder", "non-responder", "unknown"]
+    """Patients who stopped after each infusion, by their response status when they stopped."""
+    data = detail.copy()
+    data["grp"] = data["grp"].astype(str)
+    data = data.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
+    data["status"] = data["response_at_last"].map(STOPPED_AS).fillna(data["response_at_last"])
+    data["order"] = data["response_at_last"].map({k: i for i, k in enumerate(STOPPED_AS)})
+    groups = _groups(data) if len(data) else []
     chart = alt.Chart(data).mark_bar().encode(
         x=alt.X("n:O", title="Stopped after infusion", scale=alt.Scale(domain=n_values), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("patients:Q", title="Patients who stopped"),
-        color=alt.Color("response_at_last:N", title="When they stopped",
-                        scale=alt.Scale(domain=order, range=[DROPOUT_COLOURS[k] for k in order])),
-        order=alt.Order("response_at_last:N"),
-        tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="After infusion"),
-                 alt.Tooltip("response_at_last:N", title="Status"), alt.Tooltip("patients:Q", title="Patients")])
-    if data["grp"].nunique() > 1:
-        chart = chart.encode(xOffset="grp:N")
-    return chart.properties(height=300, title="Who stops, and when")
+        color=alt.Color("status:N", title="When they stopped they were",
+                        scale=alt.Scale(domain=list(STOPPED_AS.values()), range=list(STOPPED_COLOURS.values())),
+                        legend=alt.Legend(orient="bottom", labelLimit=0)),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Stopped after infusion"),
+                 alt.Tooltip("status:N", title="When they stopped"), alt.Tooltip("patients:Q", title="Patients")])
+    if len(groups) > 1:
+        chart = chart.encode(xOffset=alt.XOffset("grp:N", sort=groups),
+                             opacity=alt.Opacity("grp:N", title=_title(detail), sort=groups,
+                                                 scale=alt.Scale(range=GROUP_OPACITY[: len(groups)]),
+                                                 legend=alt.Legend(orient="bottom", labelLimit=0)))
+    return chart.properties(autosize=FIT_WIDTH, height=300, title=alt.Title("Who stops, and when",
+                                                        subtitle="patients still in their series are not counted here"))
+
+
+def in_progress(dropout: pd.DataFrame) -> alt.Chart:
+    """Patients still in their series (not dropouts), by the infusions they have had so far."""
+    data = _numeric(dropout, ["in_progress_at"]).copy()
+    data["grp"] = data["grp"].astype(str)
+    groups = _groups(data)
+    several = len(groups) > 1
+    return alt.Chart(data).mark_bar(color="#56B4E9").encode(
+        x=alt.X("n:O", title="Infusions so far", axis=alt.Axis(labelAngle=0)),
+        y=alt.Y("in_progress_at:Q", title="Patients", axis=alt.Axis(tickMinStep=1)),
+        tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Infusions so far"),
+                 alt.Tooltip("in_progress_at:Q", title="Still in their series")],
+        **({"xOffset": alt.XOffset("grp:N", sort=groups), "color": _group_colour(groups, _title(data))}
+           if several else {}),
+    ).properties(autosize=FIT_WIDTH, height=180, title=alt.Title("Still in their series",
+                                                                  subtitle="not dropouts: shown apart"))
 
 
 def retention(dropout: pd.DataFrame) -> alt.Chart:
-    data = dropout.copy()
-    colour, shape = _group_encodings(data)
-    line = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=3, point=True).encode(
+    """Kaplan-Meier share of patients whose series reaches each infusion."""
+    data = _numeric(dropout, ["retained"]).dropna(subset=["retained"])
+    data["grp"] = data["grp"].astype(str)
+    groups = _groups(data) if len(data) else []
+    several = len(groups) > 1
+    chart = alt.Chart(data).mark_line(interpolate="step-after", strokeWidth=3, point=True).encode(
         x=alt.X("n:O", title="Infusion", axis=alt.Axis(labelAngle=0)),
-        y=alt.Y("retained:Q", title="Still in the series (Kaplan-Meier)", axis=alt.Axis(format="%"),
-                scale=alt.Scale(domain=[0, 1])),
+        y=alt.Y("retained:Q", title="Series reaching this infusion", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1])),
+        detail=alt.Detail("grp:N"),
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Infusion"),
-                 alt.Tooltip("retained:Q", title="Reach this infusion", format=".0%"),
-                 alt.Tooltip("at_risk:Q", title="At risk"), alt.Tooltip("dropped_after:Q", title="Stopped after it")])
-    line = _with(line, color=colour or alt.value(PALETTE[0]), shape=shape, detail="grp:N")
-    return line.properties(height=300, title="Share of patients whose series reaches each infusion")
+                 alt.Tooltip("retained:Q", title="Reach this infusion", format=".1%"),
+                 alt.Tooltip("at_risk:N", title="At risk"), alt.Tooltip("dropped_after:N", title="Stopped after it")],
+        color=_group_colour(groups, _title(data)) if several else alt.ColorValue(PALETTE[0]))
+    return chart.properties(autosize=FIT_WIDTH, height=300, title=alt.Title("Retention (Kaplan-Meier)",
+                                                        subtitle="share of patients whose series reaches each infusion"))
 
 
 def durability(durability_frame: pd.DataFrame) -> alt.Chart:
+    """The five one-month statuses of responders whose series has ended, as one stacked bar per group."""
     statuses = list(STATUS_LABELS)
-    long = durability_frame.melt(id_vars=["grp"], value_vars=statuses, var_name="status", value_name="patients")
+    data = _numeric(durability_frame, statuses)
+    data["grp"] = data["grp"].astype(str)
+    long = data.melt(id_vars=["grp"], value_vars=statuses, var_name="status", value_name="patients")
     long["label"] = long["status"].map(STATUS_LABELS)
-    long["status_order"] = long["status"].map(statuses.index)
-    return alt.Chart(long).mark_bar(size=36).encode(
-        y=alt.Y("grp:N", title=None),
-        x=alt.X("patients:Q", title="Responders whose series has ended", axis=alt.Axis(tickCount=6)),
-        color=alt.Color("label:N", title="One month later", legend=alt.Legend(orient="top", direction="horizontal", title=None),
-                        scale=alt.Scale(domain=[STATUS_LABELS[s] for s in statuses],
-                                        range=[STATUS_COLOURS[s] for s in statuses])),
-        order=alt.Order("status_order:Q"),
-        tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("label:N", title="Status"),
+    long["order"] = long["status"].map(statuses.index)
+    return alt.Chart(long).mark_bar(size=34).encode(
+        y=alt.Y("grp:N", title=None, sort=_groups(data)),
+        x=alt.X("patients:Q", title="Responders whose series has ended", axis=alt.Axis(tickMinStep=1, tickCount=6)),
+        color=alt.Color("label:N", title=None, legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0),
+                        scale=alt.Scale(domain=list(STATUS_LABELS.values()), range=list(STATUS_COLOURS.values()))),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("label:N", title="One month later"),
                  alt.Tooltip("patients:Q", title="Patients")],
-    ).properties(height=70 + 50 * durability_frame["grp"].nunique(), title="Durability of response at one month")
+    ).properties(autosize=FIT_WIDTH, height=20 + 46 * data["grp"].nunique(),
+                 title="Where responders stand one month after their series")
 
 
-def trajectory(frame: pd.DataFrame, lower_is_better: bool) -> alt.Chart:
-    """Mean score at baseline, after each infusion and at one month, with its 95% interval."""
-    data = frame.copy()
-    data["point"] = data.apply(
-        lambda r: "Baseline" if r["kind"] == "baseline" else ("1 month" if r["kind"] == "follow_up" else str(int(r["n"]))),
-        axis=1)
-    after = sorted(data.loc[data.kind == "after", "n"].dropna().astype(int).unique())
-    order = ["Baseline"] + [str(n) for n in after] + ["1 month"]
-    colour, shape = _group_encodings(data)
-    x = alt.X("point:O", title="Baseline, after each infusion, one month", sort=order, axis=alt.Axis(labelAngle=0))
-    band = _with(alt.Chart(data).mark_area(opacity=0.2).encode(x=x, y="mean_low:Q", y2="mean_high:Q"),
-                 color=colour or alt.value(PALETTE[0]), detail="grp:N")
-    line = _with(alt.Chart(data).mark_line(point=True, strokeWidth=3).encode(
-        x=x, y=alt.Y("mean:Q", title=f"Mean score ({'lower' if lower_is_better else 'higher'} is better)"),
-        tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("point:O", title="When"),
-                 alt.Tooltip("mean:Q", title="Mean", format=".1f"),
-                 alt.Tooltip("mean_low:Q", title="95% interval from", format=".1f"),
-                 alt.Tooltip("mean_high:Q", title="to", format=".1f"), alt.Tooltip("patients:Q", title="Patients")]),
-        color=colour or alt.value(PALETTE[0]), shape=shape, detail="grp:N")
-    return alt.layer(band, line).properties(height=240)
+def durability_rates(durability_frame: pd.DataFrame, reference: Reference | None = None) -> alt.LayerChart:
+    """The durability rate with its 95% interval, the conservative rate, and optionally the
+    registry's published figure as a labelled reference line."""
+    data = _numeric(durability_frame, ["durability_rate", "rate_low", "rate_high", "conservative_rate"])
+    data["grp"] = data["grp"].astype(str)
+    groups = _groups(data)
+    colour = _group_colour(groups, _title(data)) if len(groups) > 1 else alt.ColorValue(PALETTE[0])
+    kinds = {"durability_rate": "Durable (of those followed up)", "conservative_rate": "Booster first counted as lost"}
+    long = data.melt(id_vars=["grp"], value_vars=list(kinds), var_name="kind", value_name="share").dropna(
+        subset=["share"])
+    long["kind"] = long["kind"].map(kinds)
+    y = alt.Y("grp:N", title=None, sort=groups)
+    x = alt.X("share:Q", title="Share of responders", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1]))
+    layers = [
+        alt.Chart(data.dropna(subset=["rate_low"])).mark_rule(strokeWidth=2).encode(
+            y=y, x=alt.X("rate_low:Q"), x2=alt.X2("rate_high:Q"), color=colour),
+        alt.Chart(long).mark_point(size=110, strokeWidth=2, filled=True).encode(
+            y=y, x=x, color=colour,
+            shape=alt.Shape("kind:N", title=None, legend=None,
+                            scale=alt.Scale(domain=list(kinds.values()), range=["circle", "triangle-up"])),
+            tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("kind:N", title="Rate"),
+                     alt.Tooltip("share:Q", title="Share", format=".1%")]),
+    ]
+    if reference is not None:
+        ref = pd.DataFrame([{"rate": reference.rate, "label": f"{reference.short}: {reference.value.split(',')[0]}",
+                             "note": NOT_YOUR_DATA, "citation": reference.citation}])
+        layers += [
+            alt.Chart(ref).mark_rule(color=REFERENCE_GREY, strokeDash=[4, 3], strokeWidth=1.5).encode(
+                x=alt.X("rate:Q"), tooltip=[alt.Tooltip("citation:N", title="Source"),
+                                            alt.Tooltip("note:N", title="Reference")]),
+            alt.Chart(ref).mark_text(align="right", dx=-4, dy=-4, baseline="bottom", fontSize=11,
+                                     color="#555555").encode(x=alt.X("rate:Q"), y=alt.YValue(0),
+                                                             text=alt.Text("label:N")),
+        ]
+    return alt.layer(*layers).properties(
+        autosize=FIT_WIDTH, height=40 + 40 * len(groups),
+        title=alt.Title("Durable at one month", subtitle=[
+            "circle: still responding, of those followed up (line: 95% interval)",
+            "triangle: the same, counting a booster before the follow-up as lost",
+            *([f"dashed grey: {NOT_YOUR_DATA}"] if reference is not None else [])]))
 
 
-__all__ = ["RESPONSE", "durability", "dropout_points", "late_response", "response_by_infusion", "retention",
-           "trajectory"]
+def milestones(trajectories: pd.DataFrame, score_range: tuple[float, float], lower_is_better: bool) -> alt.LayerChart:
+    """Mean score at baseline, after the last infusion of a full series and at one month."""
+    data = milestone_rows(trajectories)
+    return _means_chart(data, ["Baseline", data.attrs.get("end_label", "End of series"), "One month"],
+                        score_range, lower_is_better, title="Mean score at three points")
+
+
+def milestone_rows(trajectories: pd.DataFrame) -> pd.DataFrame:
+    traj = _numeric(trajectories, ["mean", "mean_low", "mean_high"])
+    after = traj[traj["kind"] == "after"]
+    last = int(pd.to_numeric(after["n"]).max()) if len(after) else None
+    end_label = f"After {last} infusions" if last else "End of series"
+    rows = pd.concat([traj[traj["kind"] == "baseline"].assign(point="Baseline"),
+                      after[pd.to_numeric(after["n"]) == last].assign(point=end_label),
+                      traj[traj["kind"] == "follow_up"].assign(point="One month")])
+    rows.attrs["end_label"] = end_label
+    return rows
+
+
+def trajectory(frame: pd.DataFrame, lower_is_better: bool, score_range: tuple[float, float] | None = None
+               ) -> alt.LayerChart:
+    """Mean score at baseline, after each infusion and at one month, with its t-based 95% interval."""
+    data = _numeric(frame, ["mean", "mean_low", "mean_high"])
+    data["point"] = [
+        "Baseline" if kind == "baseline" else ("1 month" if kind == "follow_up" else str(int(n)))
+        for kind, n in zip(data["kind"], data["n"])]
+    after = sorted(int(n) for n in pd.to_numeric(data.loc[data["kind"] == "after", "n"]).dropna().unique())
+    return _means_chart(data, ["Baseline", *map(str, after), "1 month"], score_range, lower_is_better,
+                        x_title="Infusions received (baseline before the first, 1 month after the last)")
+
+
+def _means_chart(data: pd.DataFrame, order: list[str], score_range, lower_is_better: bool, x_title: str | None = None,
+                 title: str | None = None) -> alt.LayerChart:
+    data = data.copy()
+    data["grp"] = data["grp"].astype(str)
+    groups = _groups(data) if len(data) else []
+    several = len(groups) > 1
+    colour = _group_colour(groups, _title(data)) if several else alt.ColorValue(PALETTE[0])
+    x = alt.X("point:N", title=x_title, sort=order, scale=alt.Scale(domain=order),
+              axis=alt.Axis(labelAngle=0, labelOverlap=False, labelFontSize=11))
+    scale = alt.Scale(domain=list(score_range)) if score_range else alt.Scale(zero=False)
+    y = alt.Y("mean:Q", title=f"Mean score ({'lower' if lower_is_better else 'higher'} is better)", scale=scale)
+    band = data.dropna(subset=["mean_low", "mean_high"])
+    tooltip = [alt.Tooltip("grp:N", title="Group"), alt.Tooltip("point:N", title="When"),
+               alt.Tooltip("mean:Q", title="Mean", format=".1f"),
+               alt.Tooltip("mean_low:Q", title="95% interval from", format=".1f"),
+               alt.Tooltip("mean_high:Q", title="to", format=".1f"), alt.Tooltip("patients:N", title="Patients")]
+    # The line layer comes first so the group legend shows its colours (not the pale band's).
+    layers = [
+        alt.Chart(data.dropna(subset=["mean"])).mark_line(point=alt.OverlayMarkDef(filled=True, size=50),
+                                                          strokeWidth=2.5).encode(
+            x=x, y=y, color=colour, detail=alt.Detail("grp:N"), tooltip=tooltip,
+            **({"shape": _group_shape(groups, _title(data))} if several else {})),
+        alt.Chart(band).mark_area(opacity=0.15).encode(
+            x=x, y=alt.Y("mean_low:Q"), y2=alt.Y2("mean_high:Q"), color=colour, detail=alt.Detail("grp:N")),
+        alt.Chart(band).mark_rule(strokeWidth=1.5, opacity=0.6).encode(
+            x=x, y=alt.Y("mean_low:Q"), y2=alt.Y2("mean_high:Q"), color=colour, detail=alt.Detail("grp:N")),
+    ]
+    chart = alt.layer(*layers).properties(autosize=FIT_WIDTH, height=220)
+    return chart.properties(title=title) if title else chart

@@ -10,7 +10,9 @@ def percent(rate) -> str:
     """0.545 -> '55%' (half up, not Python's banker's rounding); undefined -> '–'."""
     if rate is None or (isinstance(rate, float) and math.isnan(rate)):
         return "–"
-    return f"{Decimal(str(rate * 100)).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
+    # Decimal(float) is the exact binary value: 57/200 * 100 is 28.499999... in binary but
+    # rate itself (0.285) is nearest to 28.5%, so round the rate's repr, not the product's.
+    return f"{(Decimal(repr(rate)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
 
 
 def count(value, min_cell: int = 0) -> str:

@@ -90,7 +90,7 @@ def test_unrecognised_columns_offer_the_mapping_step():
     assert "Map your columns" in [s.value for s in at.subheader]
     at.selectbox(key="map_patient_id").set_value("Who")
     at.selectbox(key="map_session_date").set_value("When")
-    at.selectbox(key="map_phq9").set_value("Mood")
+    at.selectbox(key="map_phq9").set_value("Mood").run()
     at.button[0].click().run()
     assert not at.exception and not at.error
     assert tiles(at)["Patients started"] == "1"
@@ -103,13 +103,14 @@ def test_filter_changes_the_numbers():
     after = tiles(at)["Patients started"]
     assert not at.exception
     assert int(after) < int(before.replace(",", ""))
+    assert any("Filtered" in m.value and "Site: North" in m.value.replace("\\", "") for m in at.markdown)
 
 
 def test_compare_by_splits_the_tables():
     at = run_app()
     at.sidebar.selectbox[1].set_value("kap").run()
     assert not at.exception
-    assert any("Compared by" in c.value for c in at.caption)
+    assert any("Compared by" in m.value for m in at.markdown)
 
 
 def test_user_text_is_not_markdown():
@@ -136,3 +137,153 @@ def test_minimum_cell_size_hides_small_counts_everywhere():
         at.session_state["panel"] = tab
         at.run()
         assert not at.exception and not at.error, tab
+
+
+TABS = ["Response", "Keep going?", "Dropout", "Durability", "Trajectories", "Data quality"]
+
+
+def open_tab(at: AppTest, tab: str) -> AppTest:
+    at.session_state["panel"] = tab
+    return at.run()
+
+
+@pytest.mark.parametrize("min_cell", [0, 11])
+def test_compare_by_draws_every_tab(min_cell):
+    """Split by KAP: every tab draws (charts split by group, counts per group), also with suppression."""
+    at = run_app()
+    at.sidebar.selectbox[1].set_value("kap").run()
+    next(n for n in at.number_input if n.label.startswith("Hide counts below")).set_value(min_cell).run()
+    compared = next(m.value for m in at.markdown if "Compared by" in m.value)
+    assert "no:" in compared and "yes:" in compared  # patients started per group
+    for tab in TABS:
+        open_tab(at, tab)
+        assert not at.exception and not at.error, tab
+        assert at.get("vega_lite_chart") or tab == "Data quality", tab
+
+
+def test_published_references_are_marked_and_cited():
+    at = run_app()
+    at.toggle[0].set_value(True).run()
+    assert not at.exception
+    spec = at.get("vega_lite_chart")[0].proto.spec
+    assert "grey diamonds: published figures (reference: another population, not your data)" in spec
+    assert any("Published figures" in m.value for m in at.markdown)
+    sources = next(d.value for d in at.dataframe if "Source" in d.value.columns)["Source"].tolist()
+    assert "Zheng et al. 2019, serial ketamine infusions in depression" in sources
+    open_tab(at, "Durability")
+    durability = at.get("vega_lite_chart")[1].proto
+    assert "reference: another population, not your data" in durability.spec
+    assert any(b"McInnes" in d.data.data for d in durability.datasets)  # the line's label, in the chart data
+    open_tab(at, "Dropout")
+    assert any("Osmind" in c.value for c in at.caption)
+
+
+def half_up_export() -> bytes:
+    """200 patients, baseline PHQ-9 20, three infusions a few days apart. Scores are taken before
+    each infusion, so the score after 2 infusions is the one at infusion 3: 57 patients score 10
+    (a 50% fall: response) and 143 score 15. One later baseline-only visit moves the as-of date
+    past the 21-day gap, so every series has ended (stopped after 3 of 6).
+    Hand-checked: response after 2 = 57/200 = 28.5% -> "29%" (half up; the float is 0.28499...),
+    intention to treat 57/200 too; completed 0 of 200 -> "0%"; no one reached 6 -> "–"; the 57
+    responders have no follow-up -> durable "–"."""
+    rows = ["patient_id,session_date,session_type,infusion_number,phq9"]
+    for i in range(200):
+        pid = f"P{i:03d}"
+        rows += [f"{pid},2025-01-01,baseline,,20", f"{pid},2025-01-02,infusion,1,20",
+                 f"{pid},2025-01-05,infusion,2,16", f"{pid},2025-01-08,infusion,3,{10 if i < 57 else 15}"]
+    rows.append("LATE,2025-04-01,baseline,,20")
+    return ("\n".join(rows) + "\n").encode()
+
+
+def test_tiles_round_half_up_with_denominators():
+    at = upload(run_app(), "half_up.csv", half_up_export())
+    assert not at.exception and not at.error
+    assert tiles(at) == {"Patients started": "200", "Completed series": "0%", "Response after 2 infusions": "29%",
+                         "Response after 6 infusions": "–", "Durable at one month": "–"}
+    captions = " ".join(c.value for c in at.caption)
+    assert "of 200 assessed · intention to treat 29% of 200" in captions
+    assert "0 of 200 whose series ended" in captions
+
+
+def test_what_we_read_after_an_upload():
+    """The summary opens after an upload: the file's form, date style and why, rows, rejections."""
+    at = upload(run_app(), "six_patients.csv", (FIXTURES / "six_patients.csv").read_bytes())
+    summary = at.expander[0]
+    assert summary.label.startswith("What we read: 1 file, 34 rows, 33 used, 1 rejected")
+    text = " ".join(m.value for m in summary.markdown).replace("\\", "")  # shown as written, not markdown
+    assert "comma-separated" in text and "dates as ISO (2025-12-31)" in text and "Why this date style" in text
+    assert "34 rows read, 33 used, 1 rejected whole" in text
+
+
+def test_rejections_download_neutralises_formulas():
+    """A cell an spreadsheet would run as a formula is written with a leading quote."""
+    from dashboard.app_intake import rejections_csv
+    import pandas as pd
+
+    frame = pd.DataFrame([{"file": "x.csv", "line": 3, "column": "phq9", "value": "=HYPERLINK(\"x\")",
+                           "reason": "not a number"},
+                          {"file": "x.csv", "line": 4, "column": "phq9", "value": "-3", "reason": "out of range"},
+                          {"file": "x.csv", "line": 5, "column": "session_type", "value": "@SUM(A1)",
+                           "reason": "not a visit"}])
+    text = rejections_csv(frame).decode()
+    assert "'=HYPERLINK" in text and "'@SUM(A1)" in text
+    assert ",-3," in text  # a negative number is a number, not a formula
+
+
+def test_saved_mapping_file_reads_an_export_with_odd_headers():
+    """A mapping saved from the mapping step, uploaded in the sidebar, reads next month's export."""
+    at = run_app()
+    at.file_uploader(key="mapping_file").set_value(
+        ("column_mapping.json", b'{"columns": {"Who": "patient_id", "When": "session_date", "Mood": "phq9"}}',
+         "application/json"))
+    at = upload(at, "odd.csv", b"Who,When,Mood\nP1,2025-01-01,20\nP1,2025-01-03,9\n")
+    assert not at.exception and not at.error
+    assert tiles(at)["Patients started"] == "1"
+
+
+def test_mapping_step_starts_from_the_recognised_columns():
+    """Headers the dashboard knows are chosen already; only the unknown ones are left to pick."""
+    at = upload(run_app(), "odd.csv", b"Client;Seen on;Kind;Mood score\nC-1;03.02.2025;Intake;20\n")
+    assert at.selectbox(key="map_patient_id").value == "Client"
+    assert at.selectbox(key="map_session_date").value == "(none)"
+    at.selectbox(key="map_session_date").set_value("Seen on")
+    at.selectbox(key="map_phq9").set_value("Mood score").run()
+    saved = at.get("download_button")[0].proto
+    assert saved.label == "Save this mapping (JSON)"
+
+
+def test_methods_show_the_settings_in_force():
+    at = run_app()
+    settings = next(d.value for d in at.dataframe if "Setting" in d.value.columns)
+    assert set(settings["Name in exports"]) >= {"measure", "score_timing", "planned", "series_gap_days", "as_of",
+                                                "follow_up_window", "min_cell", "response_reduction"}
+    assert "How these numbers are computed" in [e.label for e in at.expander]
+
+
+def test_excel_export_with_odd_headers_gets_the_mapping_step():
+    import io
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["Who", "When", "Mood"])
+    sheet.append(["P1", "2025-01-01", 20])
+    sheet.append(["P1", "2025-01-03", 9])
+    data = io.BytesIO()
+    book.save(data)
+    at = upload(run_app(), "odd.xlsx", data.getvalue())
+    assert not at.exception
+    assert "Map your columns" in [s.value for s in at.subheader]
+    assert list(at.dataframe[0].value.columns) == ["Who", "When", "Mood"]
+
+
+def test_a_good_file_replaces_one_that_could_not_be_read():
+    at = upload(run_app(), "broken.csv", b"%PDF-1.4 not a table")
+    assert at.error
+    at = upload(at, "six_patients.csv", (FIXTURES / "six_patients.csv").read_bytes())
+    assert not at.exception and not at.error
+    assert tiles(at)["Patients started"] == "6"
+    at.sidebar.button[0].click().run()  # Remove the files: back to the sample
+    assert tiles(at)["Patients started"] == "600"
+    assert any("Sample data" in m.value for m in at.markdown)

@@ -88,14 +88,18 @@ class Dataset:
     def dimensions(self) -> list[str]:
         return [d for (d,) in self.con.execute("SELECT DISTINCT dim FROM patient_dims ORDER BY dim").fetchall()]
 
-    @functools.cache  # the data never changes after load; the app asks on every rerun
-    def dimension_values(self) -> dict[str, list[str]]:
+    @functools.cached_property  # the data never changes after load; the app asks on every rerun
+    def _dimension_values(self) -> dict[str, list[str]]:
         """Each dimension's values, '(not recorded)' included where some patients have none."""
         rows = self.con.execute(
             """SELECT dim, list(DISTINCT value ORDER BY value),
                 count(*) < (SELECT count(*) FROM patients) FROM patient_dims GROUP BY dim ORDER BY dim"""
         ).fetchall()
         return {dim: values + ["(not recorded)"] * missing for dim, values, missing in rows}
+
+    def dimension_values(self) -> dict[str, list[str]]:
+        """Each dimension's values, '(not recorded)' included where some patients have none."""
+        return self._dimension_values
 
 
 def load(

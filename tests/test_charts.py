@@ -1,0 +1,120 @@
+"""Charts (dashboard.charts): every chart function gives a valid Vega-Lite spec for one group, for
+several groups and for suppressed frames; reference figures are labelled as such and quoted from
+REFERENCES.md exactly; no patient id reaches a chart; percentages round half up."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from conftest import ROOT, load_files, load_fixture, metrics_for
+
+from dashboard import charts
+from dashboard.app_format import percent
+from dashboard.metrics import Cohort
+from dashboard.references import ALL, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE
+from dashboard.suppression import suppress
+
+REFERENCES_MD = ROOT.parent / "shared" / "REFERENCES.md"
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return load_fixture("six_patients.csv")
+
+
+@pytest.fixture(scope="module")
+def clinic():
+    """The bundled synthetic export: 600 patients, three sites, KAP or not."""
+    path = ROOT / "sample_data" / "ketamine_clinic_export.csv"
+    return load_files((path.name, path.read_bytes()))
+
+
+def every_chart(m, min_cell: int = 0) -> dict[str, object]:
+    """Each chart the dashboard draws, built as the panels build it."""
+    def shown(frame, table):
+        return suppress(frame, table, min_cell)
+
+    stopped = m.dropout_detail.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
+    phq9 = m.trajectories[m.trajectories["measure"] == "phq9"]
+    return {
+        "response": charts.response_by_infusion(shown(m.response, "response")),
+        "response with references": charts.response_by_infusion(shown(m.response, "response"), RESPONSE),
+        "late response": charts.late_response(shown(m.late_response, "late_response")),
+        "dropout points": charts.dropout_points(shown(stopped, "dropout_detail"), sorted(set(m.dropout["n"]))),
+        "in progress": charts.in_progress(shown(m.dropout, "dropout")),
+        "retention": charts.retention(shown(m.dropout, "dropout")),
+        "durability": charts.durability(shown(m.durability, "durability")),
+        "durability rates": charts.durability_rates(shown(m.durability, "durability"), DURABILITY_FOUR_WEEKS),
+        "milestones": charts.milestones(shown(phq9, "trajectories"), (0, 27), True),
+        "trajectory": charts.trajectory(shown(phq9, "trajectories"), True, (0, 27)),
+    }
+
+
+@pytest.mark.parametrize("split_by, min_cell", [("", 0), ("", 11), ("kap", 0), ("site", 11), ("start_quarter", 0)])
+def test_every_chart_is_a_valid_spec(clinic, split_by, min_cell):
+    m = metrics_for(clinic, Cohort.of(split_by=split_by), min_cell=min_cell)
+    for name, chart in every_chart(m, min_cell).items():
+        spec = chart.to_dict()  # validates against the Vega-Lite schema: the app skips this per redraw
+        assert spec["autosize"]["type"] == "fit-x", name
+
+
+def test_no_patient_id_reaches_a_chart(sample):
+    """Charts carry aggregates only: no patient_id column, and none of six_patients.csv's ids as a value."""
+    m = metrics_for(sample)
+    for name, chart in every_chart(m).items():
+        for rows in chart.to_dict()["datasets"].values():
+            for row in rows:
+                assert "patient_id" not in row, name
+                assert not set(map(str, row.values())) & set("ABCDEFGH"), name
+
+
+def test_small_counts_are_not_drawn(sample):
+    """six_patients: 2 of 3 respond after 2 infusions; with min_cell 3 the rate is hidden."""
+    m = metrics_for(sample, min_cell=3)
+    spec = charts.response_by_infusion(suppress(m.response, "response", 3)).to_dict()
+    rows = [r for values in spec["datasets"].values() for r in values if r.get("n") == 2 and "share" in r]
+    assert not any(r["line"].startswith("Response") for r in rows)
+
+
+def test_reference_layer_is_marked_and_cited(sample):
+    m = metrics_for(sample)
+    spec = json.dumps(charts.response_by_infusion(m.response, RESPONSE).to_dict())
+    assert NOT_YOUR_DATA in spec
+    for ref in RESPONSE:
+        if ref.n <= 6:
+            assert ref.citation in spec and ref.short in spec
+    assert "Oliver et al. 2022" in spec  # its 6-infusion figure; the 10-infusion one is off this axis
+    assert NOT_YOUR_DATA not in json.dumps(charts.response_by_infusion(m.response).to_dict())
+    durability = json.dumps(charts.durability_rates(m.durability, DURABILITY_FOUR_WEEKS).to_dict())
+    assert NOT_YOUR_DATA in durability and "McInnes" in durability
+
+
+@pytest.mark.skipif(not REFERENCES_MD.exists(), reason="../shared/REFERENCES.md is not in this checkout")
+def test_reference_figures_are_quoted_exactly():
+    """Every published value and population is written in REFERENCES.md as we quote it, and each
+    plotted rate is its own published number (never rounded or invented)."""
+    text = REFERENCES_MD.read_text()
+    flat = text.replace("≥", ">=")
+    for ref in ALL:
+        for part in re.split(r"[;,] ", ref.value):
+            assert part.strip() in flat, (ref.citation, part)
+        assert ref.citation.split(",")[0] in flat
+        first = re.search(r"\d+(\.\d+)?%", ref.value).group(0)
+        assert ref.rate == pytest.approx(float(first.rstrip("%")) / 100)
+
+
+@pytest.mark.parametrize("rate, shown", [
+    (57 / 200, "29%"),  # 28.5% exactly; the float is 0.28499999999999998
+    (29 / 200, "15%"),
+    (1 / 8, "13%"),  # half up, not to even
+    (5 / 8, "63%"),
+    (2 / 3, "67%"),
+    (0.0, "0%"),
+    (1.0, "100%"),
+    (None, "–"),
+    (float("nan"), "–"),
+])
+def test_whole_percentages_round_half_up(rate, shown):
+    assert percent(rate) == shown
