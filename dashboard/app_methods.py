@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from dashboard.app_format import percent
+from dashboard.formatting import percent
 from dashboard.metrics import MetricTables
 
 SETTING_NAMES = {

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts
-from dashboard.app_format import percent
+from dashboard.formatting import percent
 from dashboard.formatting import count, plain
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables

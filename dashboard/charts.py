@@ -11,7 +11,7 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from dashboard.app_format import percent  # one rounding rule for every number on screen
+from dashboard.formatting import percent  # one rounding rule for every number on screen
 from dashboard.references import NOT_YOUR_DATA, Reference
 
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]

@@ -7,12 +7,18 @@ from decimal import ROUND_HALF_UP, Decimal
 
 
 def percent(rate) -> str:
-    """0.545 -> '55%' (half up, not Python's banker's rounding); undefined -> '–'."""
-    if rate is None or (isinstance(rate, float) and math.isnan(rate)):
+    """0.285 -> '29%', 0.125 -> '13%' (half up); undefined or hidden (None, NaN, '') -> '–'.
+
+    A rate such as 57/200 is the float 0.28499999999999998; multiplying it by 100 before rounding
+    would show 28%. Its shortest repr ('0.285') is the decimal it stands for, so we round that.
+    """
+    try:
+        if rate is None or isinstance(rate, str) or math.isnan(float(rate)):
+            return "–"
+    except TypeError:  # pandas' NA
         return "–"
-    # Decimal(float) is the exact binary value: 57/200 * 100 is 28.499999... in binary but
-    # rate itself (0.285) is nearest to 28.5%, so round the rate's repr, not the product's.
-    return f"{(Decimal(repr(rate)) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)}%"
+    whole = (Decimal(repr(float(rate))) * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return f"{int(whole)}%"
 
 
 def count(value, min_cell: int = 0) -> str:

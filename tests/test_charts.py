@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, load_files, load_fixture, metrics_for
 
 from dashboard import charts
-from dashboard.app_format import percent
+from dashboard.formatting import percent
 from dashboard.metrics import Cohort
 from dashboard.references import ALL, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE
 from dashboard.suppression import suppress
