@@ -18,6 +18,7 @@ from dashboard.app_data import loaded  # noqa: E402
 from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
 from dashboard.metrics import Cohort  # noqa: E402
+from dashboard.suppression import shown_metrics  # noqa: E402
 
 
 TILE_TABLES = {"summary", "response", "durability"}
@@ -63,18 +64,25 @@ def main() -> None:
     if note := app_sidebar.cohort_note(cohort):
         st.markdown(f":violet-badge[Filtered] {plain(note)}")
     # Compute only what is on screen: the tiles' tables for the whole cohort, and the open tab's.
+    # With suppression on, every table: what is hidden must not depend on the tab that is open.
     open_tab = st.session_state.get("panel", "Response")
+    wanted = None if settings.min_cell else PANEL_TABLES[open_tab]
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
     if cohort.split_by:
-        overall = engine.compute(settings, whole, TILE_TABLES)
-        metrics = app_panels.with_group_title(engine.compute(settings, cohort, PANEL_TABLES[open_tab]),
+        overall = engine.compute(settings, whole, None if wanted is None else TILE_TABLES)
+        metrics = app_panels.with_group_title(engine.compute(settings, cohort, wanted),
                                               app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))
+        views = shown_metrics(metrics, overall)  # the groups add up to the whole: suppressed together
+        metrics.shown = {name: frame for name, frame in views.items() if not name.startswith("overall.")}
+        overall.shown = {name.removeprefix("overall."): frame for name, frame in views.items()
+                         if name.startswith("overall.")}
     else:
-        overall = metrics = engine.compute(settings, whole, TILE_TABLES | PANEL_TABLES[open_tab])
+        overall = metrics = engine.compute(settings, whole, None if wanted is None else TILE_TABLES | wanted)
+        metrics.shown = shown_metrics(metrics)
     app_panels.tiles(overall)
     if cohort.split_by:
         sizes = ", ".join(f"{plain(g)}: {count(n, settings.min_cell)}"
-                          for g, n in zip(metrics.summary["grp"], metrics.summary["patients_started"]))
+                          for g, n in zip(metrics.shown["summary"]["grp"], metrics.shown["summary"]["patients_started"]))
         st.markdown(f"Compared by **{plain(app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))}**: "
                     f"patients started {sizes}. The tiles above count all the selected patients.")
     app_intake.what_we_read(dataset, overall.left_out_after_as_of, expanded=not data.is_sample)

@@ -15,7 +15,6 @@ from dashboard.formatting import count, plain
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
-from dashboard.suppression import suppress
 
 TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
                "Durable at one month")
@@ -44,24 +43,19 @@ def _row(frame: pd.DataFrame, n: int) -> pd.Series | None:
 def tiles(m: MetricTables) -> None:
     """The five headline numbers for the whole selected cohort (m has one group), each with its denominator."""
     k = m.settings.min_cell
-    summary = suppress(m.summary, "summary", k).iloc[0]
-    response = suppress(m.response, "response", k)
-    durability = suppress(m.durability, "durability", k).iloc[0]
-    raw = m.summary.iloc[0]
+    summary = m.shown["summary"].iloc[0]
+    response = m.shown["response"]
+    durability = m.shown["durability"].iloc[0]
     cols = st.columns(5)
 
     cols[0].metric(TILE_LABELS[0], count(summary.patients_started, k),
                    help="Patients with at least one infusion of their initial series in the data.")
     cols[0].caption(f"{count(summary.in_progress, k)} still in their series")
 
-    ended = raw.completed + raw.dropped
-    completion = m.completion_rate().iloc[0]
-    if k and (raw.completed < k or raw.dropped < k):
-        completion = None  # a rate from a small count is hidden
-    cols[1].metric(TILE_LABELS[1], percent(completion),
+    cols[1].metric(TILE_LABELS[1], percent(summary.completion_rate),
                    help="Completed the planned series, of the patients whose series has ended (completed or "
                         "stopped). Patients still in their series are not counted.")
-    cols[1].caption(f"{count(summary.completed, k)} of {count(ended, k)} whose series ended")
+    cols[1].caption(f"{count(summary.completed, k)} of {count(summary.ended, k)} whose series ended")
 
     for col, n in ((cols[2], 2), (cols[3], 6)):
         label = TILE_LABELS[2] if n == 2 else TILE_LABELS[3]
@@ -78,8 +72,7 @@ def tiles(m: MetricTables) -> None:
     cols[4].metric(TILE_LABELS[4], percent(durability.durability_rate),
                    help="Responders at the end of their series, re-assessed about a month later: the share still "
                         "responding. Patients without a follow-up are not counted.")
-    followed_up = m.durability.iloc[0].durable + m.durability.iloc[0].lost
-    cols[4].caption(f"of {count(followed_up, k)} followed up · {percent(durability.conservative_rate)} "
+    cols[4].caption(f"of {count(durability.followed_up, k)} followed up · {percent(durability.conservative_rate)} "
                     "if a booster first counts as lost")
 
 
@@ -114,7 +107,7 @@ def response_panel(m: MetricTables, show_references: bool) -> None:
     st.subheader("Response by infusion count")
     st.caption(timing_note(m.settings.score_timing) + " Response: a fall of at least "
                f"{percent(m.settings.response_reduction)} from baseline.")
-    shown = suppress(m.response, "response", m.settings.min_cell)
+    shown = m.shown["response"]
     draw(st, charts.response_by_infusion(shown, RESPONSE if show_references else None))
     _table(shown, _group_column(m) | {
         "n": "Infusions", "assessed": "Assessed", "responders": "Responders", "rate": "Response",
@@ -140,19 +133,11 @@ def references_table(references) -> None:
 
 def late_response_panel(m: MetricTables) -> None:
     st.subheader("Keep going?")
-    k = m.settings.min_cell
-    shown = suppress(m.late_response, "late_response", k)
-    # The share's denominator: not responding and scored again later. It is a count too, so a small
-    # one is hidden with the share (suppression.py covers the table's own columns only).
-    judged = m.late_response["non_responders"] - m.late_response["no_later_assessment"]
-    shown["scored_again"] = judged
-    if k:
-        shown["scored_again"] = [count(v, k) for v in judged]
-        shown.loc[(judged < k).to_numpy(), "late_response_rate"] = None
+    shown = m.shown["late_response"]
     row = _row(shown, 2)
     if len(m.groups) == 1 and row is not None and not pd.isna(row.late_response_rate):
         st.markdown(f"Of the patients **not responding after 2 infusions**, **{percent(row.late_response_rate)}** "
-                    f"responded later in their series ({count(row.late_responders)} of {row.scored_again} "
+                    f"responded later in their series ({count(row.late_responders)} of {count(row.scored_again)} "
                     "scored again).")
     st.caption("For each infusion count: the patients not responding then, and how many of them responded after a "
                "later infusion of their series. Patients with no later score are left out of the share and counted "
@@ -162,29 +147,26 @@ def late_response_panel(m: MetricTables) -> None:
         "n": "Not responding after", "non_responders": "Not responding", "late_responders": "Responded later",
         "no_later_assessment": "No later score", "scored_again": "Scored again later",
         "late_response_rate": "Responded later (share)"},
-        rates=("late_response_rate",), counts=("non_responders", "late_responders", "no_later_assessment"))
+        rates=("late_response_rate",),
+        counts=("non_responders", "late_responders", "no_later_assessment", "scored_again"))
 
 
 def dropout_panel(m: MetricTables, show_references: bool = False) -> None:
     st.subheader("Dropout points")
     k = m.settings.min_cell
-    dropout = suppress(m.dropout, "dropout", k)
-    # Counts by infusion and status (reasons summed first, so suppression hides as little as it must).
-    stopped = m.dropout_detail.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
+    dropout = m.shown["dropout"]
+    stopped = m.shown["stopped_by_status"]
     stopped.attrs = dict(m.dropout_detail.attrs)
     left, right = st.columns(2)
-    draw(left, charts.dropout_points(suppress(stopped, "dropout_detail", k), sorted(set(m.dropout["n"]))))
+    draw(left, charts.dropout_points(stopped, sorted(set(m.dropout["n"]))))
     draw(right, charts.retention(dropout))
 
-    completion = m.completion_rate()
-    summary = suppress(m.summary, "summary", k)
     lines = []
-    for shown, raw, rate in zip(summary.itertuples(), m.summary.itertuples(), completion):
-        if k and (raw.completed < k or raw.dropped < k):
-            rate = None  # a rate from a small count is hidden
-        prefix = f"**{plain(raw.grp)}**: " if len(m.groups) > 1 else ""
+    for shown in m.shown["summary"].itertuples():
+        prefix = f"**{plain(shown.grp)}**: " if len(m.groups) > 1 else ""
         lines.append(f"{prefix}{count(shown.completed, k)} completed the series, {count(shown.dropped, k)} stopped "
-                     f"early (completion {percent(rate)}), {count(shown.in_progress, k)} still in their series")
+                     f"early (completion {percent(shown.completion_rate)}), {count(shown.in_progress, k)} still in "
+                     "their series")
     st.markdown("  \n".join(lines))
     if show_references:
         st.caption(f"Published figure ({NOT_YOUR_DATA}): {COMPLETION[1]} ({COMPLETION[0]}, {COMPLETION[2]}).")
@@ -192,11 +174,11 @@ def dropout_panel(m: MetricTables, show_references: bool = False) -> None:
     left, right = st.columns([1, 2])
     draw(left, charts.in_progress(dropout))
     with right:
-        reasons = m.dropout_detail.groupby(["grp", "reason"], as_index=False)["patients"].sum()
+        reasons = m.stop_reasons()
         st.markdown("**Reasons given for stopping**")
         if (reasons["reason"] != "(not recorded)").any():
-            reasons = reasons.sort_values(["grp", "patients"], ascending=[True, False])
-            _table(suppress(reasons, "dropout_detail", k),
+            order = reasons.sort_values(["grp", "patients"], ascending=[True, False]).index
+            _table(m.shown["stop_reasons"].loc[order],
                    _group_column(m) | {"reason": "Reason", "patients": "Patients"}, counts=("patients",))
         else:
             st.caption("The data has no discontinuation reasons.")
@@ -209,7 +191,7 @@ def dropout_panel(m: MetricTables, show_references: bool = False) -> None:
 def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -> None:
     st.subheader("Durability at one month")
     k = m.settings.min_cell
-    shown = suppress(m.durability, "durability", k)
+    shown = m.shown["durability"]
     s = m.settings
     st.caption(f"Responders whose series has ended, re-assessed nearest {s.follow_up_days} days after their last "
                f"infusion (within {s.follow_up_window[0]}–{s.follow_up_window[1]} days).")
@@ -222,8 +204,8 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
     reference = DURABILITY_FOUR_WEEKS if show_references else None
     left, right = st.columns(2)
     draw(left, charts.durability_rates(shown, reference))
-    traj = m.trajectories
-    means = suppress(traj[traj["measure"] == primary.name], "trajectories", k) if len(traj) else traj
+    traj = m.shown["trajectories"]
+    means = traj[traj["measure"] == primary.name] if len(traj) else traj
     if len(means):
         draw(right, charts.milestones(means, (primary.low, primary.high), primary.lower_is_better)
              .properties(title=f"Mean {primary.label}: baseline, end of series, one month"))
@@ -245,7 +227,7 @@ def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
     st.subheader("Symptom trajectories")
     st.caption("Mean score at baseline, after each infusion and at the one-month follow-up, with its 95% interval "
                "(shaded), over the patients who have that score.")
-    traj = suppress(m.trajectories, "trajectories", m.settings.min_cell)
+    traj = m.shown["trajectories"]
     present = [name for name in measures if name in set(traj["measure"])]
     columns = st.columns(2)
     for i, name in enumerate(present):

@@ -20,7 +20,7 @@ from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.metrics import Engine, MetricTables
 from dashboard.settings import Settings, parse_window
-from dashboard.suppression import suppress
+from dashboard.suppression import shown_tables
 
 # File -> (metric table, columns): a contract that tests and users rely on.
 FILES = {
@@ -91,10 +91,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def write_all(out: Path, dataset, metrics: MetricTables, inputs: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    min_cell = metrics.settings.min_cell
+    # Suppressed together, knowing which counts the files show: none can be worked out from the others.
+    shown = shown_tables({table: getattr(metrics, table) for table, _ in FILES.values()}, metrics.settings.min_cell,
+                         displayed={table: columns for table, columns in FILES.values()})
     for filename, (table, columns) in FILES.items():
-        frame = suppress(getattr(metrics, table), table, min_cell)
-        write_csv(out / filename, columns, frame[columns].itertuples(index=False))
+        write_csv(out / filename, columns, shown[table][columns].itertuples(index=False))
     rejections = dataset.rejections()
     write_csv(out / "rejections.csv", REJECTION_COLUMNS, rejections[REJECTION_COLUMNS].itertuples(index=False))
     settings_json = {

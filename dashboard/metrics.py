@@ -58,11 +58,20 @@ class MetricTables:
     trajectories: pd.DataFrame
     left_out_after_as_of: int = 0
     groups: list[str] = field(default_factory=list)
+    # The tables as they may be shown (dashboard.suppression.shown_metrics), set by whoever shows them.
+    shown: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def completion_rate(self) -> pd.Series:
         """completed / (completed + dropped) per group (METRICS.md 4)."""
-        ended = self.summary["completed"] + self.summary["dropped"]
-        return (self.summary["completed"] / ended.where(ended > 0)).set_axis(self.summary["grp"])
+        return self.summary["completion_rate"].set_axis(self.summary["grp"])
+
+    def stopped_by_status(self) -> pd.DataFrame:
+        """Dropouts per group and infusion by their response status when they stopped (reasons summed)."""
+        return self.dropout_detail.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
+
+    def stop_reasons(self) -> pd.DataFrame:
+        """Dropouts per group by the reason given for stopping (infusion counts summed)."""
+        return self.dropout_detail.groupby(["grp", "reason"], as_index=False)["patients"].sum()
 
 
 class Engine:

@@ -1,12 +1,31 @@
 """Small-cell suppression (METRICS.md 7): a count below min_cell is shown as "<K" and every rate
-computed from it is hidden, in tiles, charts, tables and exports alike."""
+computed from it is hidden, in tiles, charts, tables and exports alike.
+
+Primary suppression alone is not enough: the tables add up (patients started = completed +
+dropped + in progress, eligible = the five durability statuses, groups add up to the whole
+cohort...), so a hidden count could be worked out by subtracting the shown ones from a shown
+total. Complementary suppression hides further counts until no small count can be worked out
+from what is shown. The check is linear algebra over every relation at once, not relation by
+relation: a hidden cell x_j is recoverable exactly when e_j lies in the row space of the
+relations restricted to the hidden cells.
+
+Which counts are protected: every count from 1 to K-1, shown or not (the complement of a shown
+count, such as the patients assessed but not responding, is a count of people too). A zero is
+shown as "<K" like any small count, but other cells are not hidden to protect it: it describes
+no one. A count hidden for that reason reads "hidden", not "<K", which would be untrue.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
 import pandas as pd
 
-# For each metric table: rate column -> the counts it is computed from.
+# Table -> rate column -> the counts it is computed from.
 RATE_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
+    "summary": {"completion_rate": ("completed", "dropped", "ended")},
     "response": {
         "rate": ("responders", "assessed"),
         "rate_low": ("responders", "assessed"),
@@ -14,62 +33,327 @@ RATE_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         "remission_rate": ("remitters", "assessed"),
         "cumulative_rate": ("cumulative_responders", "evaluable"),
     },
-    "late_response": {"late_response_rate": ("late_responders", "non_responders", "no_later_assessment")},
+    "late_response": {"late_response_rate": ("late_responders", "scored_again", "non_responders",
+                                             "no_later_assessment")},
     "dropout": {"retained": ("dropped_after", "at_risk")},
     "durability": {
-        "durability_rate": ("durable", "lost"),
-        "rate_low": ("durable", "lost"),
-        "rate_high": ("durable", "lost"),
+        "durability_rate": ("durable", "lost", "followed_up"),
+        "rate_low": ("durable", "lost", "followed_up"),
+        "rate_high": ("durable", "lost", "followed_up"),
         "conservative_rate": ("durable", "lost", "booster_first"),
     },
-    "summary": {},
-    "dropout_detail": {},
+    # A month's control limits are worked out from its denominator, so they go with its rate.
+    "monthly": {"rate_6": ("assessed_6", "responders_6"), "rate_6_lcl": ("assessed_6",), "rate_6_ucl": ("assessed_6",),
+                "completion_rate": ("ended", "completed"), "completion_lcl": ("ended",), "completion_ucl": ("ended",),
+                "durability_rate": ("followed_up", "durable"), "durability_lcl": ("followed_up",),
+                "durability_ucl": ("followed_up",)},
 }
 COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "response": ("assessed", "responders", "remitters", "cumulative_responders", "evaluable"),
-    "late_response": ("non_responders", "late_responders", "no_later_assessment"),
-    "dropout": ("dropped_after", "at_risk", "completed_at", "in_progress_at"),
-    "durability": ("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending"),
-    "summary": ("patients_started", "completed", "dropped", "in_progress", "started_before", "no_infusion",
+    "summary": ("patients_started", "completed", "dropped", "in_progress", "ended", "started_before", "no_infusion",
                 "usable_baseline", "no_baseline", "baseline_below"),
+    "response": ("assessed", "responders", "remitters", "cumulative_responders", "evaluable"),
+    "late_response": ("non_responders", "late_responders", "no_later_assessment", "scored_again"),
+    "dropout": ("dropped_after", "at_risk", "completed_at", "in_progress_at"),
+    "stopped_by_status": ("patients",),
+    "stop_reasons": ("patients",),
     "dropout_detail": ("patients",),
+    "durability": ("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "followed_up"),
     "trajectories": ("patients",),
+    "monthly": ("assessed_6", "responders_6", "ended", "completed", "followed_up", "durable"),
+}
+# What identifies a row within a group, to match a group's row with the whole cohort's.
+ROW_KEYS = {"summary": (), "response": ("n",), "late_response": ("n",), "dropout": ("n",),
+            "stopped_by_status": ("n", "response_at_last"), "stop_reasons": ("reason",), "durability": (),
+            "trajectories": ("measure", "kind", "n"), "monthly": ("month",)}
+# Counts a reader could work out by subtraction but that no table shows: people too, so protected.
+_COMPLEMENTS = {  # table -> name: (total, part): complement = total - part
+    "response": {"~not_responding": ("assessed", "responders"), "~not_remitting": ("assessed", "remitters"),
+                 "~not_yet_responded": ("evaluable", "cumulative_responders")},
+    "late_response": {"~not_later": ("scored_again", "late_responders")},
+    "monthly": {"~not_responding_6": ("assessed_6", "responders_6"), "~not_completed": ("ended", "completed"),
+                "~not_durable": ("followed_up", "durable")},
 }
 
+Cell = tuple[str, int, str]  # (table, row position, column)
+HIDDEN = "hidden"  # how a count hidden only so that a small one can't be worked out reads
 
-def hidden_mask(frame: pd.DataFrame, table: str, min_cell: int) -> pd.DataFrame:
-    """True where a count is below min_cell (so it must be shown as '<K')."""
-    cols = [c for c in COUNT_COLUMNS.get(table, ()) if c in frame]
-    mask = pd.DataFrame(False, index=frame.index, columns=frame.columns)
-    if min_cell > 0:
-        for col in cols:
-            mask[col] = frame[col] < min_cell
-    return mask
+
+@dataclass
+class _Cells:
+    """Every count of every table as a cell, and the sums they take part in."""
+
+    values: dict[Cell, float]
+    relations: list[dict[Cell, int]]  # each: sum(coef * value) == 0
+
+
+def shown_tables(frames: Mapping[str, pd.DataFrame], min_cell: int,
+                 displayed: Mapping[str, Iterable[str]] | None = None) -> dict[str, pd.DataFrame]:
+    """The tables as they may be shown: suppressed counts as '<K', the rates that use them empty.
+
+    frames: metric tables by name (see ROW_KEYS), each with a `grp` column; a name prefixed with
+    "overall." is the whole cohort's table when the others are split by a dimension.
+    displayed: table -> the count columns a reader sees (default: every count of every table);
+    the others are unknown to the reader, but may be small counts to protect.
+    """
+    frames = {name: frame.reset_index(drop=True) for name, frame in frames.items() if frame is not None}
+    if min_cell <= 0:
+        return {name: frame.copy() for name, frame in frames.items()}
+    cells = _cells(frames)
+    seen = {(t, r, c) for (t, r, c) in cells.values
+            if not c.startswith("~") and (displayed is None or c in set(displayed.get(t, ())))}
+    hidden = suppressed_cells(cells, seen, min_cell)
+    return {name: _apply(name, frame, hidden, min_cell) for name, frame in frames.items()}
 
 
 def suppress(frame: pd.DataFrame, table: str, min_cell: int) -> pd.DataFrame:
-    """A copy for display or export: small counts as '<K', the rates that use them empty.
+    """One table on its own (with its complementary suppression)."""
+    return shown_tables({table: frame}, min_cell)[table]
 
-    Retention is a running product, so once a step uses a small count every later step is hidden too.
+
+def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> set[Cell]:
+    """The shown cells to hide: those below min_cell, then more until no small count can be worked out.
+
+    First sum by sum (fast): a sum with a single hidden non-zero cell gives it away, so its
+    smallest shown cell is hidden too, until no sum has one. Then every sum at once (exact): a
+    small count still recoverable from several sums together gets a cell of one of its sums
+    hidden, and the sum-by-sum pass runs again.
     """
-    if min_cell <= 0:
-        return frame.copy()
-    mask = hidden_mask(frame, table, min_cell)
+    hidden = {cell for cell in seen if cells.values[cell] < min_cell}
+    sensitive = {cell for cell, v in cells.values.items() if 0 < v < min_cell}
+    unknown = set(cells.values) - seen
+    totals = {c for rel in cells.relations for c, coef in rel.items() if coef == 1}
+
+    def hide_one_of(rel: dict[Cell, int]) -> bool:
+        shown = [c for c in rel if c in seen and c not in hidden]
+        if not shown:
+            return False
+        # The smallest; between equals a part rather than a total, then a stable order.
+        hidden.add(min(shown, key=lambda c: (cells.values[c], c in totals, c)))
+        return True
+
+    while True:
+        changed = True
+        while changed:
+            changed = False
+            for rel in cells.relations:
+                covered = [c for c in rel if c in hidden or c in unknown]
+                if len(covered) == 1 and (covered[0] in sensitive or
+                                          (covered[0] in hidden and cells.values[covered[0]] > 0)):
+                    changed |= hide_one_of(rel)
+        exposed = _recoverable(cells.relations, hidden | unknown, sensitive)
+        if not exposed or not any(hide_one_of(rel) for rel in cells.relations if min(exposed) in rel):
+            return hidden
+
+
+def _recoverable(relations: list[dict[Cell, int]], hidden: set[Cell], sensitive: set[Cell]) -> set[Cell]:
+    """The sensitive hidden cells whose value follows from the shown ones."""
+    targets = sensitive & hidden
+    if not targets:
+        return set()
+    rows = [rel for rel in relations if rel.keys() & hidden]
+    columns = sorted({c for rel in rows for c in rel if c in hidden})
+    index = {c: i for i, c in enumerate(columns)}
+    out = set()
+    for component in _components(rows, hidden):
+        if not component["cells"] & targets:
+            continue
+        cols = sorted(component["cells"], key=index.get)
+        local = {c: i for i, c in enumerate(cols)}
+        matrix = np.zeros((len(component["rows"]), len(cols)))
+        for i, rel in enumerate(component["rows"]):
+            for c, coef in rel.items():
+                if c in local:
+                    matrix[i, local[c]] = coef
+        # x_j is determined iff every solution of matrix @ x = 0 has x_j = 0.
+        _, singular, vt = np.linalg.svd(matrix)
+        rank = int((singular > 1e-9).sum())
+        null = vt[rank:]
+        for c in component["cells"] & targets:
+            if not null.size or np.abs(null[:, local[c]]).max() < 1e-9:
+                out.add(c)
+    return out
+
+
+def _components(rows: list[dict[Cell, int]], hidden: set[Cell]) -> list[dict]:
+    """Sums grouped by the hidden cells they share (each group is solved on its own)."""
+    parent: dict[Cell, Cell] = {}
+
+    def find(c):
+        while parent.setdefault(c, c) != c:
+            parent[c] = parent[parent[c]]
+            c = parent[c]
+        return c
+
+    for rel in rows:
+        cs = [c for c in rel if c in hidden]
+        for c in cs[1:]:
+            parent[find(c)] = find(cs[0])
+    groups: dict[Cell, dict] = {}
+    for rel in rows:
+        root = find(next(c for c in rel if c in hidden))
+        group = groups.setdefault(root, {"rows": [], "cells": set()})
+        group["rows"].append(rel)
+        group["cells"] |= {c for c in rel if c in hidden}
+    return list(groups.values())
+
+
+def _cells(frames: Mapping[str, pd.DataFrame]) -> _Cells:
+    values: dict[Cell, float] = {}
+    for name, frame in frames.items():
+        table = _table(name)
+        for col in COUNT_COLUMNS.get(table, ()):
+            if col in frame:
+                for row, v in enumerate(frame[col]):
+                    values[(name, row, col)] = float(v)
+        for col, (total, part) in _COMPLEMENTS.get(table, {}).items():
+            if total in frame and part in frame:
+                for row, (t, p) in enumerate(zip(frame[total], frame[part])):
+                    values[(name, row, col)] = float(t - p)
+    relations = [rel for rel in _relations(frames, values) if _holds(rel, values)]
+    return _Cells(values, relations)
+
+
+def _table(name: str) -> str:
+    return name.removeprefix("overall.")
+
+
+def _holds(rel: dict[Cell, int], values: dict[Cell, float]) -> bool:
+    """Only true sums are used (a candidate that doesn't add up in this data tells a reader nothing)."""
+    return all(c in values for c in rel) and abs(sum(coef * values[c] for c, coef in rel.items())) < 1e-9
+
+
+def _sum(total: Cell, parts: list[Cell]) -> dict[Cell, int]:
+    rel: dict[Cell, int] = {total: 1}
+    for p in parts:
+        rel[p] = rel.get(p, 0) - 1
+    return rel
+
+
+def _relations(frames: Mapping[str, pd.DataFrame], values: dict[Cell, float]) -> Iterable[dict[Cell, int]]:
+    """Every sum a reader could use: within a row, along the infusion counts, across tables, and
+    the groups adding up to the whole cohort."""
+    for prefix in ("", "overall."):
+        def rows(table):
+            frame = frames.get(prefix + table)
+            if frame is None or not len(frame) or "grp" not in frame:
+                return {}
+            keys = ("grp", *ROW_KEYS[table])
+            return {tuple(r): i for i, r in enumerate(frame[list(keys)].itertuples(index=False))}
+
+        def cell(table, row, col):
+            return (prefix + table, row, col)
+
+        summary, response, late, dropout = rows("summary"), rows("response"), rows("late_response"), rows("dropout")
+        for (grp,), i in summary.items():
+            c = lambda col: cell("summary", i, col)  # noqa: E731
+            yield _sum(c("patients_started"), [c("completed"), c("dropped"), c("in_progress")])
+            yield _sum(c("ended"), [c("completed"), c("dropped")])
+            yield _sum(c("patients_started"), [c("usable_baseline"), c("no_baseline"), c("baseline_below")])
+            by_n = sorted((key[1], j) for key, j in dropout.items() if key[0] == grp)
+            if by_n:
+                for col, per_n in (("dropped", "dropped_after"), ("completed", "completed_at"),
+                                   ("in_progress", "in_progress_at")):
+                    yield _sum(c(col), [cell("dropout", j, per_n) for _, j in by_n])
+                yield _sum(c("patients_started"), [cell("dropout", by_n[0][1], "at_risk"),
+                                                   cell("dropout", by_n[0][1], "in_progress_at")])
+            reasons = [j for key, j in rows("stop_reasons").items() if key[0] == grp]
+            if reasons:
+                yield _sum(c("dropped"), [cell("stop_reasons", j, "patients") for j in reasons])
+        for (grp, n), i in response.items():
+            c = lambda col: cell("response", i, col)  # noqa: E731
+            yield _sum(c("assessed"), [c("responders"), c("~not_responding")])
+            yield _sum(c("assessed"), [c("remitters"), c("~not_remitting")])
+            yield _sum(c("evaluable"), [c("cumulative_responders"), c("~not_yet_responded")])
+            if (grp, n) in late:
+                yield _sum(c("assessed"), [c("responders"), cell("late_response", late[(grp, n)], "non_responders")])
+        for (grp, n), i in late.items():
+            c = lambda col: cell("late_response", i, col)  # noqa: E731
+            yield _sum(c("non_responders"), [c("scored_again"), c("no_later_assessment")])
+            yield _sum(c("scored_again"), [c("late_responders"), c("~not_later")])
+        stopped = rows("stopped_by_status")
+        for (grp, n), i in dropout.items():
+            c = lambda col: cell("dropout", i, col)  # noqa: E731
+            if (grp, n + 1) in dropout:
+                nxt = dropout[(grp, n + 1)]
+                # at_risk(n) = at_risk(n+1) + dropped_after(n) + completed_at(n) + in_progress_at(n+1)
+                yield _sum(c("at_risk"), [cell("dropout", nxt, "at_risk"), c("dropped_after"), c("completed_at"),
+                                          cell("dropout", nxt, "in_progress_at")])
+            parts = [j for key, j in stopped.items() if key[:2] == (grp, n)]
+            if parts:
+                yield _sum(c("dropped_after"), [cell("stopped_by_status", j, "patients") for j in parts])
+        for (grp,), i in rows("durability").items():
+            c = lambda col: cell("durability", i, col)  # noqa: E731
+            yield _sum(c("eligible"), [c("durable"), c("lost"), c("booster_first"), c("no_follow_up"), c("pending")])
+            yield _sum(c("followed_up"), [c("durable"), c("lost")])
+        for (grp, _), i in rows("monthly").items():
+            c = lambda col: cell("monthly", i, col)  # noqa: E731
+            yield _sum(c("assessed_6"), [c("responders_6"), c("~not_responding_6")])
+            yield _sum(c("ended"), [c("completed"), c("~not_completed")])
+            yield _sum(c("followed_up"), [c("durable"), c("~not_durable")])
+    # The groups of a split add up to the whole cohort, count by count.
+    for name, whole in frames.items():
+        if not name.startswith("overall.") or _table(name) not in frames:
+            continue
+        table = _table(name)
+        keys = list(ROW_KEYS[table])
+        parts = frames[table]
+        by_key: dict[tuple, list[int]] = {}
+        for j, key in enumerate(_keys(parts, keys)):
+            by_key.setdefault(key, []).append(j)
+        for i, key in enumerate(_keys(whole, keys)):
+            for col in COUNT_COLUMNS.get(table, ()):
+                if col in whole and col in parts:
+                    yield _sum((name, i, col), [(table, j, col) for j in by_key.get(key, [])])
+
+
+def _keys(frame: pd.DataFrame, keys: list[str]) -> list[tuple]:
+    """Each row's key, with a missing value as None (so that NaN matches NaN)."""
+    if not keys:
+        return [()] * len(frame)
+    return [tuple(None if pd.isna(v) else v for v in row) for row in frame[keys].itertuples(index=False)]
+
+
+def _apply(name: str, frame: pd.DataFrame, hidden: set[Cell], min_cell: int) -> pd.DataFrame:
+    table = _table(name)
     out = frame.astype(object).copy()
+    hid = pd.DataFrame(False, index=frame.index, columns=list(COUNT_COLUMNS.get(table, ())))
+    for (t, row, col) in hidden:
+        if t == name and col in hid:
+            hid.loc[row, col] = True
     for rate, sources in RATE_SOURCES.get(table, {}).items():
         if rate not in out:
             continue
-        hide = mask[list(sources)].any(axis=1)
+        hide = hid[[s for s in sources if s in frame]].any(axis=1)
         if table == "dropout":
-            # retained(n) uses the counts of every step before n.
+            # retained(n) is a running product over every step before n: hidden after the first hidden step.
             hide = hide.groupby(frame["grp"]).transform(lambda s: s.shift(1, fill_value=False).cummax())
         out.loc[hide, rate] = None
-    if table == "trajectories":
-        small = mask["patients"]
+    if table == "trajectories" and "patients" in hid:
         for col in ("mean", "sd", "mean_low", "mean_high"):
             if col in out:
-                out.loc[small, col] = None
-    for col in COUNT_COLUMNS.get(table, ()):
+                out.loc[hid["patients"], col] = None
+    for col in hid:
         if col in out:
-            out.loc[mask[col], col] = f"<{min_cell}"
+            small = hid[col] & (pd.to_numeric(frame[col]) < min_cell)
+            out.loc[hid[col] & ~small, col] = HIDDEN  # not small itself: "<K" would be untrue
+            out.loc[small, col] = f"<{min_cell}"
     return out
+
+
+def metric_frames(m, prefix: str = "") -> dict[str, pd.DataFrame]:
+    """The tables of a MetricTables as the dashboard shows them (dropouts by status and by reason
+    rather than by both), keyed for shown_tables; the ones not computed are left out."""
+    frames = {"summary": m.summary, "response": m.response, "late_response": m.late_response, "dropout": m.dropout,
+              "durability": m.durability, "trajectories": m.trajectories}
+    if "patients" in m.dropout_detail:
+        frames |= {"stopped_by_status": m.stopped_by_status(), "stop_reasons": m.stop_reasons()}
+    if getattr(m, "monthly", None) is not None and len(m.monthly.columns):
+        frames["monthly"] = m.monthly
+    return {prefix + name: frame for name, frame in frames.items() if len(frame.columns)}
+
+
+def shown_metrics(m, overall=None) -> dict[str, pd.DataFrame]:
+    """Every table of m (and of the whole cohort, when m is split) suppressed together, at m's min_cell:
+    a count hidden on one tab can't be worked out from another."""
+    frames = metric_frames(m) | (metric_frames(overall, "overall.") if overall is not None else {})
+    return shown_tables(frames, m.settings.min_cell)

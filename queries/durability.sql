@@ -1,7 +1,7 @@
 -- Durability at one month (METRICS.md 5), per group: the eligible patients (usable baseline,
 -- series ended, responding at their last series assessment) by status, the durability rate
 -- durable / (durable + lost) with its Wilson interval, and the conservative rate that counts a
--- booster before the follow-up as a loss.
+-- booster before the follow-up as a loss. followed_up = durable + lost, the rate's denominator.
 WITH per_group AS (
     SELECT g.grp,
         count(o.durability) AS eligible,
@@ -15,7 +15,7 @@ WITH per_group AS (
     LEFT JOIN outcomes o ON o.patient_key = c.patient_key
     GROUP BY g.grp
 )
-SELECT *,
+SELECT *, durable + lost AS followed_up,
     CASE WHEN durable + lost > 0 THEN durable / (durable + lost) END AS durability_rate,
     wilson(durable, durable + lost).low AS rate_low,
     wilson(durable, durable + lost).high AS rate_high,

@@ -124,13 +124,15 @@ def test_user_text_is_not_markdown():
 
 
 def test_minimum_cell_size_hides_small_counts_everywhere():
-    """six_patients.csv with counts below 3 hidden: 6 started stays; 2 completed (< 3) hides the
-    completion rate; 2 of 3 responders after 2 infusions: the count and its rate are hidden."""
+    """six_patients.csv with counts below 3 hidden: 2 completed (< 3) hides the completion rate;
+    2 of 3 responders after 2 infusions: the count and its rate are hidden. Complementary
+    suppression hides the 6 started too: completed + dropped = 5 series ended is shown, so
+    6 - 5 would give away the 1 patient still in their series."""
     at = upload(run_app(), "six_patients.csv", (FIXTURES / "six_patients.csv").read_bytes())
     next(n for n in at.number_input if n.label.startswith("Hide counts below")).set_value(3).run()
     assert not at.exception and not at.error
     values = tiles(at)
-    assert values["Patients started"] == "6"
+    assert values["Patients started"] == "<3"
     assert values["Completed series"] == "–"
     assert values["Response after 2 infusions"] == "–"
     for tab in ("Keep going?", "Dropout", "Durability", "Trajectories"):
