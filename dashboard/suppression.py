@@ -114,17 +114,18 @@ def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> set[Cell]
     """The shown cells to hide: those below min_cell, then more until no small count can be worked out.
 
     First sum by sum (fast): a sum with a single hidden non-zero cell gives it away, so its
-    smallest shown cell is hidden too, until no sum has one. Then every sum at once (exact): a
-    small count still recoverable from several sums together gets a cell of one of its sums
-    hidden, and the sum-by-sum pass runs again.
+    smallest shown cell is hidden too, until no sum has one. Then every sum at once, with what a
+    reader knows of each hidden count (exact, by linear programming): a small count still pinned
+    down gets a shown cell of one of its sums hidden, and the sum-by-sum pass runs again.
     """
     hidden = {cell for cell in seen if cells.values[cell] < min_cell}
     sensitive = {cell for cell, v in cells.values.items() if 0 < v < min_cell}
     unknown = set(cells.values) - seen
     totals = {c for rel in cells.relations for c, coef in rel.items() if coef == 1}
+    safe: set[Cell] = set()  # seen to vary; hiding more only widens what a reader must allow for
 
-    def hide_one_of(rel: dict[Cell, int]) -> bool:
-        shown = [c for c in rel if c in seen and c not in hidden]
+    def hide_one_of(rels) -> bool:
+        shown = {c for rel in rels for c in rel if c in seen and c not in hidden}
         if not shown:
             return False
         # The smallest; between equals a part rather than a total, then a stable order.
@@ -139,39 +140,62 @@ def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> set[Cell]
                 covered = [c for c in rel if c in hidden or c in unknown]
                 if len(covered) == 1 and (covered[0] in sensitive or
                                           (covered[0] in hidden and cells.values[covered[0]] > 0)):
-                    changed |= hide_one_of(rel)
-        exposed = _recoverable(cells.relations, hidden | unknown, sensitive)
-        if not exposed or not any(hide_one_of(rel) for rel in cells.relations if min(exposed) in rel):
+                    changed |= hide_one_of([rel])
+        pinned = _pinned(cells, hidden, unknown, sensitive, min_cell, safe)
+        if pinned is None:
             return hidden
+        if not hide_one_of([rel for rel in cells.relations if pinned in rel]):
+            # Its own sums show nothing more: hide from the sums linked to it through hidden cells.
+            free = hidden | unknown
+            linked = next(c for c in _components([r for r in cells.relations if r.keys() & free], free)
+                          if pinned in c["cells"])
+            if not hide_one_of(linked["rows"]):
+                return hidden  # nothing shown is linked to it: nothing can pin it (not reached)
 
 
-def _recoverable(relations: list[dict[Cell, int]], hidden: set[Cell], sensitive: set[Cell]) -> set[Cell]:
-    """The sensitive hidden cells whose value follows from the shown ones."""
-    targets = sensitive & hidden
-    if not targets:
-        return set()
-    rows = [rel for rel in relations if rel.keys() & hidden]
-    columns = sorted({c for rel in rows for c in rel if c in hidden})
-    index = {c: i for i, c in enumerate(columns)}
-    out = set()
-    for component in _components(rows, hidden):
-        if not component["cells"] & targets:
+def _pinned(cells: _Cells, hidden: set[Cell], unknown: set[Cell], sensitive: set[Cell], min_cell: int,
+            safe: set[Cell]) -> Cell | None:
+    """A small count whose value follows from the shown counts, or None.
+
+    What a reader knows: a shown count is fixed, a '<K' count lies in 0..K-1, a 'hidden' one is
+    at least K, and a count no table shows is at least 0. Each small count is minimised and
+    maximised by linear programming; every count seen to differ between the two solutions is
+    added to `safe` (hiding more later only widens what a reader must allow for)."""
+    from scipy.optimize import linprog  # imported here: only suppression with a minimum cell size needs it
+
+    free = hidden | unknown
+    if not (sensitive & free) - safe:
+        return None
+    for component in _components([rel for rel in cells.relations if rel.keys() & free], free):
+        todo = sorted(component["cells"] & sensitive - safe)
+        if not todo:
             continue
-        cols = sorted(component["cells"], key=index.get)
+        cols = sorted(component["cells"])
         local = {c: i for i, c in enumerate(cols)}
-        matrix = np.zeros((len(component["rows"]), len(cols)))
+        a_eq = np.zeros((len(component["rows"]), len(cols)))
+        b_eq = np.zeros(len(component["rows"]))
         for i, rel in enumerate(component["rows"]):
             for c, coef in rel.items():
                 if c in local:
-                    matrix[i, local[c]] = coef
-        # x_j is determined iff every solution of matrix @ x = 0 has x_j = 0.
-        _, singular, vt = np.linalg.svd(matrix)
-        rank = int((singular > 1e-9).sum())
-        null = vt[rank:]
-        for c in component["cells"] & targets:
-            if not null.size or np.abs(null[:, local[c]]).max() < 1e-9:
-                out.add(c)
-    return out
+                    a_eq[i, local[c]] = coef
+                else:
+                    b_eq[i] -= coef * cells.values[c]
+        bounds = [(0, None) if c in unknown else (0, min_cell - 1) if cells.values[c] < min_cell else (min_cell, None)
+                  for c in cols]
+        for cell in todo:
+            if cell in safe:
+                continue
+            objective = np.zeros(len(cols))
+            objective[local[cell]] = 1
+            low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+            if high.status == 3:  # unbounded above: it can't be pinned
+                safe.add(cell)
+                continue
+            if high.x[local[cell]] - low.x[local[cell]] < 1 - 1e-6:
+                return cell
+            safe.update(c for c in todo if abs(high.x[local[c]] - low.x[local[c]]) >= 1 - 1e-6)
+    return None
 
 
 def _components(rows: list[dict[Cell, int]], hidden: set[Cell]) -> list[dict]:

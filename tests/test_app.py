@@ -132,7 +132,7 @@ def test_minimum_cell_size_hides_small_counts_everywhere():
     next(n for n in at.number_input if n.label.startswith("Hide counts below")).set_value(3).run()
     assert not at.exception and not at.error
     values = tiles(at)
-    assert values["Patients started"] == "<3"
+    assert values["Patients started"] == "hidden"
     assert values["Completed series"] == "–"
     assert values["Response after 2 infusions"] == "–"
     for tab in ("Keep going?", "Dropout", "Durability", "Trajectories"):
