@@ -182,8 +182,9 @@ def dropout_panel(m: MetricTables, show_references: bool = False) -> None:
                    _group_column(m) | {"reason": "Reason", "patients": "Patients"}, counts=("patients",))
         else:
             st.caption("The data has no discontinuation reasons.")
+    at_risk = {} if k else {"at_risk": "At risk"}  # withheld under suppression (see suppression.WITHHELD)
     _table(dropout, _group_column(m) | {
-        "n": "Infusion", "at_risk": "At risk", "dropped_after": "Stopped after it", "completed_at": "Completed at it",
+        "n": "Infusion", **at_risk, "dropped_after": "Stopped after it", "completed_at": "Completed at it",
         "in_progress_at": "Still in series at it", "retained": "Reach this infusion (Kaplan-Meier)"},
         rates=("retained",), counts=("at_risk", "dropped_after", "completed_at", "in_progress_at"))
 

@@ -74,6 +74,14 @@ _COMPLEMENTS = {  # table -> name: (total, part): complement = total - part
                 "~not_durable": ("followed_up", "durable")},
 }
 
+# Counts not shown at all while suppression is on: the numbers at risk, differenced along the
+# infusions with the dropout counts, would give the small in-progress counts away.
+WITHHELD = {"dropout": ("at_risk",)}
+# Which counts to hide first when one must go to protect another: detail before headline numbers,
+# and the whole cohort's (the tiles) last.
+HIDE_FIRST = {"stopped_by_status": 0, "stop_reasons": 0, "dropout": 1, "late_response": 1, "monthly": 1,
+              "trajectories": 2, "response": 3, "durability": 3, "summary": 4}
+
 Cell = tuple[str, int, str]  # (table, row position, column)
 HIDDEN = "hidden"  # how a count hidden only so that a small one can't be worked out reads
 
@@ -92,17 +100,24 @@ def shown_tables(frames: Mapping[str, pd.DataFrame], min_cell: int,
 
     frames: metric tables by name (see ROW_KEYS), each with a `grp` column; a name prefixed with
     "overall." is the whole cohort's table when the others are split by a dimension.
-    displayed: table -> the count columns a reader sees (default: every count of every table);
-    the others are unknown to the reader, but may be small counts to protect.
+    displayed: table -> the count columns a reader sees (default: every count but the WITHHELD
+    ones, which are emptied); the others are unknown to the reader, but may be small counts to protect.
     """
     frames = {name: frame.reset_index(drop=True) for name, frame in frames.items() if frame is not None}
     if min_cell <= 0:
         return {name: frame.copy() for name, frame in frames.items()}
     cells = _cells(frames)
-    seen = {(t, r, c) for (t, r, c) in cells.values
-            if not c.startswith("~") and (displayed is None or c in set(displayed.get(t, ())))}
+    if displayed is None:
+        displayed = {name: [c for c in COUNT_COLUMNS.get(_table(name), ()) if c not in WITHHELD.get(_table(name), ())]
+                     for name in frames}
+    seen = {(t, r, c) for (t, r, c) in cells.values if not c.startswith("~") and c in set(displayed.get(t, ()))}
     hidden = suppressed_cells(cells, seen, min_cell)
-    return {name: _apply(name, frame, hidden, min_cell) for name, frame in frames.items()}
+    shown = {name: _apply(name, frame, hidden, min_cell) for name, frame in frames.items()}
+    for name, frame in shown.items():
+        for col in WITHHELD.get(_table(name), ()):
+            if col in frame and col not in set(displayed.get(name, ())):
+                frame[col] = None
+    return shown
 
 
 def suppress(frame: pd.DataFrame, table: str, min_cell: int) -> pd.DataFrame:
@@ -128,8 +143,9 @@ def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> set[Cell]
         shown = {c for rel in rels for c in rel if c in seen and c not in hidden}
         if not shown:
             return False
-        # The smallest; between equals a part rather than a total, then a stable order.
-        hidden.add(min(shown, key=lambda c: (cells.values[c], c in totals, c)))
+        # Detail before headline numbers, then the smallest, a part rather than a total, a stable order.
+        hidden.add(min(shown, key=lambda c: (c[0].startswith("overall."), HIDE_FIRST.get(_table(c[0]), 5),
+                                             cells.values[c], c in totals, c)))
         return True
 
     while True:

@@ -1,0 +1,146 @@
+"""One plain sentence per panel, for a shared screen and the report: "54% responded after 2
+infusions (n = 312)." Built from the tables as shown (dashboard.suppression), so a hidden count or
+rate stays hidden here too. Plain text: the caller escapes it for markdown or HTML."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from dashboard.formatting import count, percent
+from dashboard.suppression import HIDDEN
+
+
+def _hidden(value) -> bool:
+    return value is None or isinstance(value, str) or pd.isna(value)
+
+
+def _row(frame: pd.DataFrame, **where):
+    rows = frame
+    for col, value in where.items():
+        rows = rows[rows[col] == value]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _groups(frame: pd.DataFrame) -> list[str]:
+    return [str(g) for g in dict.fromkeys(frame["grp"])]
+
+
+def _per_group(frame: pd.DataFrame, phrase) -> str:
+    """'KAP: 70% (n = 120); no KAP: 60% (n = 130)' for a split frame; phrase(group rows) -> text."""
+    return "; ".join(f"{g}: {phrase(frame[frame['grp'].astype(str) == g])}" for g in _groups(frame))
+
+
+def _rate_n(rate, n, min_cell: int) -> str:
+    """'54% (n = 312)'; a rate hidden by suppression: 'hidden (n = <11)'; no denominator: 'none yet'."""
+    if not _hidden(rate):
+        return f"{percent(rate)} (n = {count(n, min_cell)})"
+    if not isinstance(n, str) and (n is None or pd.isna(n) or n == 0):
+        return "none yet"
+    return "hidden" if n == HIDDEN else f"hidden (n = {count(n, min_cell)})"
+
+
+def response(shown: pd.DataFrame, planned: int, min_cell: int) -> str:
+    """Response after 2 infusions and after a full series, among the patients assessed then."""
+    if len(_groups(shown)) > 1:
+        return (f"Response after {planned} infusions, by group: " + _per_group(
+            shown, lambda g: _rate_n(*_rate_and_n(g, planned), min_cell)) + ".")
+    parts = []
+    for n in dict.fromkeys((2, planned)):
+        rate, assessed = _rate_and_n(shown, n)
+        if assessed is None:
+            continue
+        if _hidden(rate):
+            parts.append(f"response after {n} infusions: {_rate_n(rate, assessed, min_cell)}")
+        else:
+            parts.append(f"{percent(rate)} responded after {n} infusions (n = {count(assessed, min_cell)})")
+    return _sentence(" and ".join(parts)) if parts else "No patient has a score after an infusion yet."
+
+
+def _rate_and_n(frame: pd.DataFrame, n: int):
+    row = _row(frame, n=n)
+    return (None, None) if row is None else (row["rate"], row["assessed"])
+
+
+def late_response(shown: pd.DataFrame, min_cell: int) -> str:
+    """Of the patients not responding after 2 infusions and scored again later, the share who responded."""
+    if _row(shown, n=2) is None:
+        return "No patient has a score after 2 infusions yet."
+    if len(_groups(shown)) > 1:
+        return ("Responded later in the series, of the patients not responding after 2 infusions, by group: "
+                + _per_group(shown, lambda g: _rate_n(_row(g, n=2)["late_response_rate"], _row(g, n=2)["scored_again"],
+                                                      min_cell)) + ".")
+    row = _row(shown, n=2)
+    if _hidden(row["late_response_rate"]):
+        return ("Responded later in the series, of the patients not responding after 2 infusions: "
+                f"{_rate_n(row['late_response_rate'], row['scored_again'], min_cell)}.")
+    return (f"{percent(row['late_response_rate'])} of the patients not responding after 2 infusions responded later "
+            f"in their series (n = {count(row['scored_again'], min_cell)} scored again).")
+
+
+def dropout(summary: pd.DataFrame, stopped_after: pd.DataFrame, min_cell: int) -> str:
+    """Completion among the series that ended, and the infusion most patients stopped after."""
+    if len(_groups(summary)) > 1:
+        return "Completed the series, of those whose series ended, by group: " + _per_group(
+            summary, lambda g: _rate_n(g.iloc[0]["completion_rate"], g.iloc[0]["ended"], min_cell)) + "."
+    row = summary.iloc[0]
+    if _hidden(row["completion_rate"]):
+        text = f"Completed the series, of those whose series ended: {_rate_n(row['completion_rate'], row['ended'], min_cell)}."
+    else:
+        text = (f"{percent(row['completion_rate'])} of the series that ended were completed "
+                f"(n = {count(row['ended'], min_cell)}).")
+    counts = pd.to_numeric(stopped_after["dropped_after"], errors="coerce")
+    # Only when every count is shown or small: a count hidden to protect another might be the largest.
+    if counts.notna().any() and counts.max() > 0 and not (stopped_after["dropped_after"] == HIDDEN).any():
+        peak = stopped_after.loc[counts.idxmax()]
+        text += f" Most who stopped early stopped after infusion {int(peak['n'])} ({count(peak['dropped_after'])})."
+    return text
+
+
+def durability(shown: pd.DataFrame, min_cell: int) -> str:
+    if len(_groups(shown)) > 1:
+        return "Still responding at one month, of the responders followed up, by group: " + _per_group(
+            shown, lambda g: _rate_n(g.iloc[0]["durability_rate"], g.iloc[0]["followed_up"], min_cell)) + "."
+    row = shown.iloc[0]
+    if _hidden(row["durability_rate"]):
+        return ("Still responding at one month, of the responders followed up: "
+                f"{_rate_n(row['durability_rate'], row['followed_up'], min_cell)}.")
+    return (f"{percent(row['durability_rate'])} of responders were still responding at one month "
+            f"(n = {count(row['followed_up'], min_cell)} followed up).")
+
+
+def trajectory(shown: pd.DataFrame, label: str) -> str:
+    """The primary measure's mean at baseline and at the end of a full series, for the whole cohort."""
+    if len(_groups(shown)) > 1 or not len(shown):
+        return f"Mean {label} at baseline, after each infusion and at one month, by group."
+    baseline = _row(shown, kind="baseline")
+    after = shown[shown["kind"] == "after"]
+    last = _row(after, n=pd.to_numeric(after["n"]).max()) if len(after) else None
+    if baseline is None or last is None or _hidden(baseline["mean"]) or _hidden(last["mean"]):
+        return f"Mean {label} over the series: too few patients to show a mean."
+    return (f"Mean {label} went from {baseline['mean']:.1f} at baseline (n = {count(baseline['patients'])}) to "
+            f"{last['mean']:.1f} after {int(last['n'])} infusions (n = {count(last['patients'])}).")
+
+
+def control_chart(points: pd.DataFrame, what: str) -> str:
+    """'Response after 6 infusions by month of series start: no month outside its 3-sigma limits.'"""
+    judged = points[points["judged"]]
+    if judged.empty:
+        return f"{what} by month of series start: no month has enough patients to judge."
+    above = judged[judged["signal"] == "above"]["label"].tolist()
+    below = judged[judged["signal"] == "below"]["label"].tolist()
+    if not above and not below:
+        return (f"{what} by month of series start: every month within its 3-sigma limits around "
+                f"{percent(points['centre'].iloc[0])} (common-cause variation).")
+    parts = ([f"above the limits in {', '.join(above)}"] if above else []) + (
+        [f"below in {', '.join(below)}"] if below else [])
+    return f"{what} by month of series start: {'; '.join(parts)} (centre line {percent(points['centre'].iloc[0])})."
+
+
+def data_quality(rows_read: int, rows_used: int, rows_rejected: int, rejections: int) -> str:
+    values = max(rejections - rows_rejected, 0)
+    return (f"{rows_read:,} rows read: {rows_used:,} used, {rows_rejected:,} rejected whole"
+            + (f", and {values:,} single values left out of rows that were kept." if values else "."))
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
