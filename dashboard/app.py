@@ -23,7 +23,10 @@ from dashboard.suppression import shown_metrics  # noqa: E402
 
 TILE_TABLES = {"summary", "response", "durability"}
 PANEL_TABLES = {"Response": {"response"}, "Keep going?": {"late_response"}, "Dropout": {"dropout", "dropout_detail"},
-                "Durability": {"durability", "trajectories"}, "Trajectories": {"trajectories"}, "Data quality": set()}
+                "Durability": {"durability", "trajectories"}, "Trajectories": {"trajectories"}, "Over time": set(),
+                "Data quality": set()}
+# The p-charts describe the whole selected cohort, like the tiles.
+OVERALL_TABLES = {"Over time": {"monthly"}}
 
 
 def main() -> None:
@@ -69,7 +72,8 @@ def main() -> None:
     wanted = None if settings.min_cell else PANEL_TABLES[open_tab]
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
     if cohort.split_by:
-        overall = engine.compute(settings, whole, None if wanted is None else TILE_TABLES)
+        overall = engine.compute(settings, whole,
+                                 None if wanted is None else TILE_TABLES | OVERALL_TABLES.get(open_tab, set()))
         metrics = app_panels.with_group_title(engine.compute(settings, cohort, wanted),
                                               app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))
         views = shown_metrics(metrics, overall)  # the groups add up to the whole: suppressed together
@@ -77,7 +81,8 @@ def main() -> None:
         overall.shown = {name.removeprefix("overall."): frame for name, frame in views.items()
                          if name.startswith("overall.")}
     else:
-        overall = metrics = engine.compute(settings, whole, None if wanted is None else TILE_TABLES | wanted)
+        overall = metrics = engine.compute(
+            settings, whole, None if wanted is None else TILE_TABLES | wanted | OVERALL_TABLES.get(open_tab, set()))
         metrics.shown = shown_metrics(metrics)
     app_panels.tiles(overall)
     if cohort.split_by:
@@ -93,6 +98,7 @@ def main() -> None:
         "Dropout": lambda: app_panels.dropout_panel(metrics, show_references),
         "Durability": lambda: app_panels.durability_panel(metrics, primary, show_references),
         "Trajectories": lambda: app_panels.trajectories_panel(metrics, dataset.measures),
+        "Over time": lambda: app_panels.over_time_panel(overall, compared=bool(cohort.split_by)),
         "Data quality": lambda: app_intake.data_quality(dataset),
     }
     # Only the open tab is drawn: a filter change redraws one panel, not six.

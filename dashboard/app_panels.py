@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts
+from dashboard import charts, headlines
 from dashboard.formatting import percent
 from dashboard.formatting import count, plain
 from dashboard.measures import Measure
@@ -238,3 +238,32 @@ def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
                         + f" · range {measure.low:g}–{measure.high:g}")
             draw(st, charts.trajectory(traj[traj["measure"] == name], measure.lower_is_better,
                                               (measure.low, measure.high)))
+
+
+def control_titles(planned: int) -> dict[str, str]:
+    return {"response": f"Response after {planned} infusions", "completion": "Completed series",
+            "durability": "Durable at one month"}
+
+
+def over_time_panel(m: MetricTables, compared: bool = False) -> None:
+    """p-charts by month of series start, for the whole selected cohort (m has one group)."""
+    st.subheader("Are we getting better?")
+    k = m.settings.min_cell
+    st.caption("Each month's share for the patients whose series started that month, against the share over every "
+               "month (the centre line) and 3-sigma control limits worked out from the month's own number of "
+               "patients. A point outside its limits is unlikely to be chance alone (special-cause variation). "
+               "Recent months are still filling in: their series and follow-ups have not all ended.")
+    if compared:
+        st.caption("These charts count all the selected patients, not each compared group.")
+    monthly = m.shown["monthly"]
+    denominators = {"response": "assessed then", "completion": "series ended", "durability": "followed up"}
+    for chart, title in control_titles(m.settings.planned).items():
+        points = monthly[monthly["chart"] == chart]
+        st.markdown(f"**{plain(headlines.control_chart(points, title))}**")
+        draw(st, charts.control_chart(points, title, k))
+        with st.expander(f"{title}: the numbers by month"):
+            table = points.assign(month=pd.to_datetime(points["month"]).dt.strftime("%b %Y"),
+                                  signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))
+            _table(table, {"month": "Month", "patients": f"Patients ({denominators[chart]})", "events": "Of whom",
+                           "rate": "Share", "lcl": "Lower limit", "ucl": "Upper limit", "signal": "Month is"},
+                   rates=("rate", "lcl", "ucl"), counts=("patients", "events"))

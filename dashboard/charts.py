@@ -387,3 +387,58 @@ def _means_chart(data: pd.DataFrame, order: list[str], score_range, lower_is_bet
     ]
     chart = alt.layer(*layers).properties(autosize=FIT_WIDTH, height=220)
     return chart.properties(title=title) if title else chart
+
+
+CONTROL_STATUS = {"within": ("Within the limits", PALETTE[0], "circle"),
+                  "above": ("Above the upper limit", "#B2182B", "triangle-up"),
+                  "below": ("Below the lower limit", "#B2182B", "triangle-down")}
+
+
+def control_chart(points: pd.DataFrame, title: str, min_cell: int) -> alt.LayerChart:
+    """A p-chart by month of series start: each month's share, the centre line (the share over every
+    month) and the month's own 3-sigma limits (a step line, wider for small months). A month above
+    or below its limits is a red triangle; a month too small to judge (below min_cell, or with no
+    patients) is greyed out and has no point."""
+    data = _numeric(points, ["rate", "centre", "lcl", "ucl"])
+    data["label"] = pd.to_datetime(data["month"]).dt.strftime("%b %Y")
+    order = data["label"].tolist()
+    data["patients_text"] = [_count_text(v) for v in points["patients"]]
+    data["events_text"] = [_count_text(v) for v in points["events"]]
+    judged = data["rate"].notna()
+    data["status"] = [CONTROL_STATUS[s or "within"][0] if ok else
+                      "Hidden, to protect a small count" if text == "hidden" else "Too few to judge"
+                      for s, ok, text in zip(data["signal"].fillna(""), judged, data["patients_text"])]
+    x = alt.X("label:O", title="Month of series start", sort=order, scale=alt.Scale(domain=order),
+              axis=alt.Axis(labelAngle=-45 if len(order) > 8 else 0, labelOverlap=False))
+    y = alt.Y("rate:Q", title="Share of patients", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1]))
+    tooltip = [alt.Tooltip("label:O", title="Month"), alt.Tooltip("rate:Q", title="Share", format=".1%"),
+               alt.Tooltip("events_text:N", title="Of whom"), alt.Tooltip("patients_text:N", title="Patients"),
+               alt.Tooltip("lcl:Q", title="Lower limit", format=".1%"),
+               alt.Tooltip("ucl:Q", title="Upper limit", format=".1%"), alt.Tooltip("status:N", title="Month")]
+    statuses = [v[0] for v in CONTROL_STATUS.values()]
+    shown = data[judged]
+    small = data[~judged].assign(top=1.0, bottom=0.0)
+    layers = [
+        alt.Chart(small).mark_bar(color="#9E9E9E", opacity=0.25, width={"band": 0.9}).encode(
+            x=x, y=alt.Y("top:Q"), y2=alt.Y2("bottom:Q"), tooltip=[alt.Tooltip("label:O", title="Month"),
+                                                                  alt.Tooltip("patients_text:N", title="Patients"),
+                                                                  alt.Tooltip("status:N", title="Month")]),
+        alt.Chart(shown).mark_line(interpolate="step", strokeDash=[6, 3], strokeWidth=1.5, color="#555555").encode(
+            x=x, y=alt.Y("ucl:Q")),
+        alt.Chart(shown).mark_line(interpolate="step", strokeDash=[6, 3], strokeWidth=1.5, color="#555555").encode(
+            x=x, y=alt.Y("lcl:Q")),
+        alt.Chart(data.dropna(subset=["centre"]).head(1)).mark_rule(strokeWidth=2, color="#333333").encode(
+            y=alt.Y("centre:Q")),
+        alt.Chart(shown).mark_line(strokeWidth=1.5, color=PALETTE[0], opacity=0.6).encode(x=x, y=y),
+        alt.Chart(shown).mark_point(filled=True, size=90, opacity=1).encode(
+            x=x, y=y, tooltip=tooltip,
+            color=alt.Color("status:N", title=None, scale=alt.Scale(domain=statuses,
+                                                                   range=[v[1] for v in CONTROL_STATUS.values()]),
+                            legend=alt.Legend(orient="bottom", labelLimit=0)),
+            shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=statuses,
+                                                                   range=[v[2] for v in CONTROL_STATUS.values()]))),
+    ]
+    grey = (f"grey: months with fewer than {min_cell} patients, too few to judge" if min_cell
+            else "grey: months with no patients to judge")
+    return alt.layer(*layers).properties(autosize=FIT_WIDTH, height=260, title=alt.Title(
+        title, subtitle=["solid line: the share over every month; dashed: each month's 3-sigma limits", grey]))

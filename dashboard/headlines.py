@@ -122,18 +122,22 @@ def trajectory(shown: pd.DataFrame, label: str) -> str:
 
 
 def control_chart(points: pd.DataFrame, what: str) -> str:
-    """'Response after 6 infusions by month of series start: no month outside its 3-sigma limits.'"""
-    judged = points[points["judged"]]
+    """'Response after 6 infusions by month of series start: every month within its 3-sigma limits.'
+    points: one chart's rows of the shown monthly table (a hidden rate is not judged)."""
+    judged = points[pd.to_numeric(points["rate"], errors="coerce").notna()]
     if judged.empty:
-        return f"{what} by month of series start: no month has enough patients to judge."
-    above = judged[judged["signal"] == "above"]["label"].tolist()
-    below = judged[judged["signal"] == "below"]["label"].tolist()
+        return f"{what}, by month of series start: no month has enough patients to judge."
+    centre = percent(points["centre"].dropna().iloc[0])
+    months = pd.to_datetime(judged["month"]).dt.strftime("%b %Y")
+    above = months[(judged["signal"] == "above").to_numpy()].tolist()
+    below = months[(judged["signal"] == "below").to_numpy()].tolist()
     if not above and not below:
-        return (f"{what} by month of series start: every month within its 3-sigma limits around "
-                f"{percent(points['centre'].iloc[0])} (common-cause variation).")
-    parts = ([f"above the limits in {', '.join(above)}"] if above else []) + (
+        months = f"{len(judged)} month{'s' if len(judged) > 1 else ''}"
+        return (f"{what}, by month of series start: {months} judged, all within their 3-sigma limits around "
+                f"{centre}; no month stands out.")
+    parts = ([f"above its limits in {', '.join(above)}"] if above else []) + (
         [f"below in {', '.join(below)}"] if below else [])
-    return f"{what} by month of series start: {'; '.join(parts)} (centre line {percent(points['centre'].iloc[0])})."
+    return f"{what}, by month of series start: {'; '.join(parts)} (centre line {centre})."
 
 
 def data_quality(rows_read: int, rows_used: int, rows_rejected: int, rejections: int) -> str:

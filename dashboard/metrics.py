@@ -23,7 +23,7 @@ _SERIES_KEYS = ("as_of", "planned", "series_gap_days", "score_timing", "baseline
 # MetricTables field -> the query in queries/ that fills it.
 TABLES = {"summary": "summary", "response": "response_by_infusion", "late_response": "late_response",
           "dropout": "dropout", "dropout_detail": "dropout_detail", "durability": "durability",
-          "trajectories": "trajectories"}
+          "trajectories": "trajectories", "monthly": "monthly"}
 # Settings that change which patients respond.
 _OUTCOME_KEYS = ("measure", "min_baseline", "response_reduction", "remission_cutoff")
 
@@ -56,6 +56,7 @@ class MetricTables:
     dropout_detail: pd.DataFrame
     durability: pd.DataFrame
     trajectories: pd.DataFrame
+    monthly: pd.DataFrame = field(default_factory=pd.DataFrame)  # p-charts by month of series start
     left_out_after_as_of: int = 0
     groups: list[str] = field(default_factory=list)
     # The tables as they may be shown (dashboard.suppression.shown_metrics), set by whoever shows them.

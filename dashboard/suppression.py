@@ -43,10 +43,8 @@ RATE_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
         "conservative_rate": ("durable", "lost", "booster_first"),
     },
     # A month's control limits are worked out from its denominator, so they go with its rate.
-    "monthly": {"rate_6": ("assessed_6", "responders_6"), "rate_6_lcl": ("assessed_6",), "rate_6_ucl": ("assessed_6",),
-                "completion_rate": ("ended", "completed"), "completion_lcl": ("ended",), "completion_ucl": ("ended",),
-                "durability_rate": ("followed_up", "durable"), "durability_lcl": ("followed_up",),
-                "durability_ucl": ("followed_up",)},
+    "monthly": {"rate": ("patients", "events"), "signal": ("patients", "events"), "lcl": ("patients",),
+                "ucl": ("patients",)},
 }
 COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "summary": ("patients_started", "completed", "dropped", "in_progress", "ended", "started_before", "no_infusion",
@@ -59,19 +57,18 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "dropout_detail": ("patients",),
     "durability": ("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "followed_up"),
     "trajectories": ("patients",),
-    "monthly": ("assessed_6", "responders_6", "ended", "completed", "followed_up", "durable"),
+    "monthly": ("patients", "events"),
 }
 # What identifies a row within a group, to match a group's row with the whole cohort's.
 ROW_KEYS = {"summary": (), "response": ("n",), "late_response": ("n",), "dropout": ("n",),
             "stopped_by_status": ("n", "response_at_last"), "stop_reasons": ("reason",), "durability": (),
-            "trajectories": ("measure", "kind", "n"), "monthly": ("month",)}
+            "trajectories": ("measure", "kind", "n"), "monthly": ("chart", "month")}
 # Counts a reader could work out by subtraction but that no table shows: people too, so protected.
 _COMPLEMENTS = {  # table -> name: (total, part): complement = total - part
     "response": {"~not_responding": ("assessed", "responders"), "~not_remitting": ("assessed", "remitters"),
                  "~not_yet_responded": ("evaluable", "cumulative_responders")},
     "late_response": {"~not_later": ("scored_again", "late_responders")},
-    "monthly": {"~not_responding_6": ("assessed_6", "responders_6"), "~not_completed": ("ended", "completed"),
-                "~not_durable": ("followed_up", "durable")},
+    "monthly": {"~not_events": ("patients", "events")},
 }
 
 # Counts not shown at all while suppression is on: the numbers at risk, differenced along the
@@ -325,11 +322,22 @@ def _relations(frames: Mapping[str, pd.DataFrame], values: dict[Cell, float]) ->
             c = lambda col: cell("durability", i, col)  # noqa: E731
             yield _sum(c("eligible"), [c("durable"), c("lost"), c("booster_first"), c("no_follow_up"), c("pending")])
             yield _sum(c("followed_up"), [c("durable"), c("lost")])
-        for (grp, _), i in rows("monthly").items():
-            c = lambda col: cell("monthly", i, col)  # noqa: E731
-            yield _sum(c("assessed_6"), [c("responders_6"), c("~not_responding_6")])
-            yield _sum(c("ended"), [c("completed"), c("~not_completed")])
-            yield _sum(c("followed_up"), [c("durable"), c("~not_durable")])
+        # Months add up to the whole: each chart's counts over the months are a tile's counts.
+        monthly = rows("monthly")
+        for (grp, _, _), i in monthly.items():
+            yield _sum(cell("monthly", i, "patients"), [cell("monthly", i, "events"), cell("monthly", i, "~not_events")])
+        frame = frames.get(prefix + "monthly")
+        totals = {"completion": ("summary", (), "ended", "completed"),
+                  "durability": ("durability", (), "followed_up", "durable"),
+                  "response": ("response", ("n",), "assessed", "responders")}
+        for chart, (table, keys, of_patients, of_events) in totals.items():
+            for key, j in rows(table).items():
+                grp, *rest = key
+                months = [i for (g, c, _), i in monthly.items() if g == grp and c == chart
+                          and all(frame.iloc[i][k] == v for k, v in zip(keys, rest))]
+                if months:
+                    yield _sum(cell(table, j, of_patients), [cell("monthly", i, "patients") for i in months])
+                    yield _sum(cell(table, j, of_events), [cell("monthly", i, "events") for i in months])
     # The groups of a split add up to the whole cohort, count by count.
     for name, whole in frames.items():
         if not name.startswith("overall.") or _table(name) not in frames:

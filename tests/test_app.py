@@ -31,12 +31,11 @@ def test_opens_on_sample_data_with_every_panel():
     assert not at.exception and not at.error
     assert list(tiles(at)) == TILES
     assert any("Sample data" in m.value for m in at.markdown)
-    assert [t.label for t in at.tabs] == ["Response", "Keep going?", "Dropout", "Durability", "Trajectories",
-                                          "Data quality"]
+    assert [t.label for t in at.tabs] == TABS
     # Only the open tab is drawn; open each in turn.
     panels = {"Response": "Response by infusion count", "Keep going?": "Keep going?", "Dropout": "Dropout points",
               "Durability": "Durability at one month", "Trajectories": "Symptom trajectories",
-              "Data quality": "Data quality"}
+              "Over time": "Are we getting better?", "Data quality": "Data quality"}
     for tab, heading in panels.items():
         at.session_state["panel"] = tab
         at.run()
@@ -135,13 +134,13 @@ def test_minimum_cell_size_hides_small_counts_everywhere():
     assert values["Patients started"] == "hidden"
     assert values["Completed series"] == "–"
     assert values["Response after 2 infusions"] == "–"
-    for tab in ("Keep going?", "Dropout", "Durability", "Trajectories"):
+    for tab in ("Keep going?", "Dropout", "Durability", "Trajectories", "Over time"):
         at.session_state["panel"] = tab
         at.run()
         assert not at.exception and not at.error, tab
 
 
-TABS = ["Response", "Keep going?", "Dropout", "Durability", "Trajectories", "Data quality"]
+TABS = ["Response", "Keep going?", "Dropout", "Durability", "Trajectories", "Over time", "Data quality"]
 
 
 def open_tab(at: AppTest, tab: str) -> AppTest:

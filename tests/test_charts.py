@@ -49,6 +49,8 @@ def every_chart(m, min_cell: int = 0) -> dict[str, object]:
         "durability rates": charts.durability_rates(shown(m.durability, "durability"), DURABILITY_FOUR_WEEKS),
         "milestones": charts.milestones(shown(phq9, "trajectories"), (0, 27), True),
         "trajectory": charts.trajectory(shown(phq9, "trajectories"), True, (0, 27)),
+        "control chart": charts.control_chart(
+            shown(m.monthly, "monthly").query("chart == 'completion'"), "Completed series", min_cell),
     }
 
 

@@ -1,0 +1,48 @@
+-- "Are we getting better?": per group, chart and month of series start, the counts behind three
+-- p-charts (METRICS.md 3 to 5, for the patients whose series started that month): response
+-- after $planned infusions among those assessed then, completion among the series that ended,
+-- and durability among the responders followed up. The centre line is the share over every
+-- month; each month's 3-sigma limits come from its own denominator, clipped to 0..1; signal
+-- says whether the month lies above or below them. Months with no series start are kept (0 patients).
+WITH started AS (
+    SELECT c.grp, o.patient_key, date_trunc('month', o.first_date)::DATE AS month, o.status, o.durability,
+        r.responded
+    FROM outcomes o
+    JOIN cohort c USING (patient_key)
+    LEFT JOIN responses r ON r.patient_key = o.patient_key AND r.n = $planned::INTEGER
+), months AS (
+    SELECT grp, unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month
+    FROM started GROUP BY grp
+), counts AS (
+    SELECT grp, month, 'response' AS chart,
+        count(responded) AS patients, count(*) FILTER (WHERE responded) AS events
+    FROM started GROUP BY ALL
+    UNION ALL
+    SELECT grp, month, 'completion',
+        count(*) FILTER (WHERE status IN ('completed', 'dropped')), count(*) FILTER (WHERE status = 'completed')
+    FROM started GROUP BY ALL
+    UNION ALL
+    SELECT grp, month, 'durability',
+        count(*) FILTER (WHERE durability IN ('durable', 'lost')), count(*) FILTER (WHERE durability = 'durable')
+    FROM started GROUP BY ALL
+), filled AS (
+    SELECT m.grp, m.month, k.chart, coalesce(c.patients, 0) AS patients, coalesce(c.events, 0) AS events
+    FROM months m
+    CROSS JOIN (VALUES ('response'), ('completion'), ('durability')) k(chart)
+    LEFT JOIN counts c ON c.grp = m.grp AND c.month = m.month AND c.chart = k.chart
+), centred AS (
+    SELECT *, sum(events) OVER w / nullif(sum(patients) OVER w, 0) AS centre
+    FROM filled
+    WINDOW w AS (PARTITION BY grp, chart)
+), limited AS (
+    SELECT *,
+        CASE WHEN patients > 0 THEN events / patients END AS rate,
+        CASE WHEN patients > 0 THEN greatest(0, centre - 3 * sqrt(centre * (1 - centre) / patients)) END AS lcl,
+        CASE WHEN patients > 0 THEN least(1, centre + 3 * sqrt(centre * (1 - centre) / patients)) END AS ucl
+    FROM centred
+)
+SELECT grp, chart, CASE WHEN chart = 'response' THEN $planned::INTEGER END AS n, month, patients, events,
+    rate, centre, lcl, ucl,
+    CASE WHEN rate > ucl + 1e-12 THEN 'above' WHEN rate < lcl - 1e-12 THEN 'below' ELSE '' END AS signal
+FROM limited
+ORDER BY grp, chart, month
