@@ -13,7 +13,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script by streamlit
 
-from dashboard import app_intake, app_methods, app_panels, app_sidebar  # noqa: E402
+from dashboard import app_intake, app_methods, app_panels, app_present, app_sidebar  # noqa: E402
 from dashboard.app_data import loaded  # noqa: E402
 from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
@@ -35,6 +35,7 @@ def main() -> None:
     # the page starts near the top so the tiles are above the fold.
     st.markdown("<style>[data-testid='stMetricLabel'] * {white-space: normal !important;}"
                 "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem;}</style>", unsafe_allow_html=True)
+    presenting = app_present.mode()
     inputs = app_sidebar.files_in()
     try:
         data = loaded(inputs)
@@ -55,17 +56,14 @@ def main() -> None:
     st.session_state.pop("load_failed", None)
     dataset, engine = data.dataset, data.engine
     settings = app_sidebar.settings_for(dataset.measures, dataset.measures_present(), engine.latest_date)
+    if presenting:
+        settings = app_present.for_room(settings)
     cohort = app_sidebar.cohort_for(dataset.dimension_values(), engine.start_range(settings))
     show_references = st.sidebar.toggle("Show published reference figures", value=False)
 
     st.title("Ketamine clinic outcomes")
-    badge = (":orange-badge[Sample data: synthetic patients]" if data.is_sample
-             else f":blue-badge[Your data: {len(dataset.files)} file{'s' * (len(dataset.files) > 1)}]")
     primary = dataset.measures[settings.measure]
-    st.markdown(f"{badge} Primary measure **{primary.label}** · "
-                f"{app_panels.timing_note(settings.score_timing)}")
-    if note := app_sidebar.cohort_note(cohort):
-        st.markdown(f":violet-badge[Filtered] {plain(note)}")
+    compared_by = app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)
     # Compute only what is on screen: the tiles' tables for the whole cohort, and the open tab's.
     # With suppression on, every table: what is hidden must not depend on the tab that is open.
     open_tab = st.session_state.get("panel", "Response")
@@ -74,8 +72,7 @@ def main() -> None:
     if cohort.split_by:
         overall = engine.compute(settings, whole,
                                  None if wanted is None else TILE_TABLES | OVERALL_TABLES.get(open_tab, set()))
-        metrics = app_panels.with_group_title(engine.compute(settings, cohort, wanted),
-                                              app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))
+        metrics = app_panels.with_group_title(engine.compute(settings, cohort, wanted), compared_by)
         views = shown_metrics(metrics, overall)  # the groups add up to the whole: suppressed together
         metrics.shown = {name: frame for name, frame in views.items() if not name.startswith("overall.")}
         overall.shown = {name.removeprefix("overall."): frame for name, frame in views.items()
@@ -84,30 +81,43 @@ def main() -> None:
         overall = metrics = engine.compute(
             settings, whole, None if wanted is None else TILE_TABLES | wanted | OVERALL_TABLES.get(open_tab, set()))
         metrics.shown = shown_metrics(metrics)
+    if presenting:
+        app_present.header(settings, primary.label, app_sidebar.cohort_note(cohort), compared_by, overall.as_of)
+    else:
+        badge = (":orange-badge[Sample data: synthetic patients]" if data.is_sample
+                 else f":blue-badge[Your data: {len(dataset.files)} file{'s' * (len(dataset.files) > 1)}]")
+        st.markdown(f"{badge} Primary measure **{primary.label}** · "
+                    f"{app_panels.timing_note(settings.score_timing)}")
+        if note := app_sidebar.cohort_note(cohort):
+            st.markdown(f":violet-badge[Filtered] {plain(note)}")
     app_panels.tiles(overall)
     if cohort.split_by:
         sizes = ", ".join(f"{plain(g)}: {count(n, settings.min_cell)}"
                           for g, n in zip(metrics.shown["summary"]["grp"], metrics.shown["summary"]["patients_started"]))
-        st.markdown(f"Compared by **{plain(app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by))}**: "
+        st.markdown(f"Compared by **{plain(compared_by)}**: "
                     f"patients started {sizes}. The tiles above count all the selected patients.")
-    app_intake.what_we_read(dataset, overall.left_out_after_as_of, expanded=not data.is_sample)
+    if not presenting:
+        app_intake.what_we_read(dataset, overall.left_out_after_as_of, expanded=not data.is_sample)
+    # Patient-level detail only outside presentation mode, and only when asked for (in the tab).
+    dropouts = None if presenting else (lambda: engine.dropouts_to_call(settings, cohort))
 
     panels = {
         "Response": lambda: app_panels.response_panel(metrics, show_references),
         "Keep going?": lambda: app_panels.late_response_panel(metrics),
-        "Dropout": lambda: app_panels.dropout_panel(metrics, show_references),
+        "Dropout": lambda: app_panels.dropout_panel(metrics, show_references, dropouts),
         "Durability": lambda: app_panels.durability_panel(metrics, primary, show_references),
         "Trajectories": lambda: app_panels.trajectories_panel(metrics, dataset.measures),
         "Over time": lambda: app_panels.over_time_panel(overall, compared=bool(cohort.split_by)),
-        "Data quality": lambda: app_intake.data_quality(dataset),
+        "Data quality": lambda: app_intake.data_quality(dataset, rows_listed=not presenting),
     }
     # Only the open tab is drawn: a filter change redraws one panel, not six.
     for tab, draw in zip(st.tabs(list(panels), key="panel", on_change="rerun"), panels.values()):
         if tab.open:
             with tab:
                 draw()
-    with st.expander("How these numbers are computed"):
-        app_methods.methods(overall, app_panels.timing_note(settings.score_timing))
+    if not presenting:
+        with st.expander("How these numbers are computed"):
+            app_methods.methods(overall, app_panels.timing_note(settings.score_timing))
 
 
 _started = time.perf_counter()

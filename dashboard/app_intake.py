@@ -9,7 +9,7 @@ import io
 import pandas as pd
 import streamlit as st
 
-from dashboard.formatting import neutralise, plain
+from dashboard.formatting import csv_bytes, plain
 from dashboard.ingest import Dataset, Mapping
 from dashboard.ingest.reading import decode, sniff_delimiter
 from dashboard.ingest.columns import CANONICAL_ALIASES
@@ -43,7 +43,9 @@ def what_we_read(dataset: Dataset, left_out_after_as_of: int, expanded: bool = F
             st.caption("The Data quality tab lists every rejected row and value, with a download.")
 
 
-def data_quality(dataset: Dataset) -> None:
+def data_quality(dataset: Dataset, rows_listed: bool = True) -> None:
+    """The rejections by reason; with rows_listed, every rejected row and value (their values may
+    hold patient identifiers, so not in presentation mode) and a download."""
     rejections = dataset.rejections()
     st.subheader("Data quality")
     if rejections.empty:
@@ -60,6 +62,8 @@ def data_quality(dataset: Dataset) -> None:
     left, right = st.columns([2, 1])
     left.dataframe(summary.sort_values(["count", "reason"], ascending=[False, True])
                    .rename(columns={"reason": "Reason", "count": "Rows or values"}), hide_index=True)
+    if not rows_listed:
+        return
     right.download_button("Download the full list (CSV)", rejections_csv(rejections), "rejections.csv", "text/csv",
                           help="Every rejected row or value with its file, line, column, value and reason.")
     with st.expander(f"All {len(rejections):,} rejections"):
@@ -71,12 +75,7 @@ def _plural(n: int, word: str) -> str:
 
 
 def rejections_csv(rejections: pd.DataFrame) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(rejections.columns)
-    for row in rejections.itertuples(index=False):
-        writer.writerow([neutralise(str(v)) if v is not None else "" for v in row])
-    return out.getvalue().encode("utf-8")
+    return csv_bytes(rejections)
 
 
 def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], current: Mapping | None) -> None:

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import charts, headlines
 from dashboard.formatting import percent
-from dashboard.formatting import count, plain
+from dashboard.formatting import count, csv_bytes, plain
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
@@ -31,8 +31,16 @@ def draw(where, chart: alt.TopLevelMixin) -> None:
     """Draw a chart across its column. Every chart's spec is checked against the Vega-Lite schema
     in tests/test_charts.py, so a redraw skips Altair's JSON-schema validation (tens of
     milliseconds per chart, on every filter change)."""
+    if st.session_state.get("present"):  # presentation mode: large type and thick marks
+        where.vega_lite_chart(charts.for_room(chart), width="stretch")
+        return
     object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
     where.altair_chart(chart, width="stretch")
+
+
+def headline(text: str) -> None:
+    """The panel's one plain sentence (dashboard.headlines): large on a shared screen."""
+    st.markdown(f"## {plain(text)}" if st.session_state.get("present") else f"**{plain(text)}**")
 
 
 def _row(frame: pd.DataFrame, n: int) -> pd.Series | None:
@@ -105,6 +113,7 @@ def with_group_title(m: MetricTables, title: str) -> MetricTables:
 
 def response_panel(m: MetricTables, show_references: bool) -> None:
     st.subheader("Response by infusion count")
+    headline(headlines.response(m.shown["response"], m.settings.planned, m.settings.min_cell))
     st.caption(timing_note(m.settings.score_timing) + " Response: a fall of at least "
                f"{percent(m.settings.response_reduction)} from baseline.")
     shown = m.shown["response"]
@@ -133,12 +142,8 @@ def references_table(references) -> None:
 
 def late_response_panel(m: MetricTables) -> None:
     st.subheader("Keep going?")
+    headline(headlines.late_response(m.shown["late_response"], m.settings.min_cell))
     shown = m.shown["late_response"]
-    row = _row(shown, 2)
-    if len(m.groups) == 1 and row is not None and not pd.isna(row.late_response_rate):
-        st.markdown(f"Of the patients **not responding after 2 infusions**, **{percent(row.late_response_rate)}** "
-                    f"responded later in their series ({count(row.late_responders)} of {count(row.scored_again)} "
-                    "scored again).")
     st.caption("For each infusion count: the patients not responding then, and how many of them responded after a "
                "later infusion of their series. Patients with no later score are left out of the share and counted "
                "in the table.")
@@ -151,9 +156,11 @@ def late_response_panel(m: MetricTables) -> None:
         counts=("non_responders", "late_responders", "no_later_assessment", "scored_again"))
 
 
-def dropout_panel(m: MetricTables, show_references: bool = False) -> None:
+def dropout_panel(m: MetricTables, show_references: bool = False, dropouts=None) -> None:
+    """dropouts: a callable returning the patient-level list of who stopped early, or None (presentation mode)."""
     st.subheader("Dropout points")
     k = m.settings.min_cell
+    headline(headlines.dropout(m.shown["summary"], m.shown["dropout"], k))
     dropout = m.shown["dropout"]
     stopped = m.shown["stopped_by_status"]
     stopped.attrs = dict(m.dropout_detail.attrs)
@@ -187,11 +194,30 @@ def dropout_panel(m: MetricTables, show_references: bool = False) -> None:
         "n": "Infusion", **at_risk, "dropped_after": "Stopped after it", "completed_at": "Completed at it",
         "in_progress_at": "Still in series at it", "retained": "Reach this infusion (Kaplan-Meier)"},
         rates=("retained",), counts=("at_risk", "dropped_after", "completed_at", "in_progress_at"))
+    if dropouts is not None:
+        patients_to_call(dropouts)
+
+
+def patients_to_call(dropouts) -> None:
+    """Patient-level, behind an explicit choice: who stopped early, newest first, with a download."""
+    if not st.toggle("Show the patients who stopped early (patient identifiers)", key="show_dropouts",
+                     help="A call-back list. Patient-level: never shown in presentation mode or in reports."):
+        return
+    people = dropouts()
+    st.caption(f"{len(people):,} patients stopped before completing their series, most recent first.")
+    columns = {"patient_id": "Patient", "grp": "Group", "series_start": "Series started",
+               "last_infusion": "Last infusion", "infusions": "Infusions", "response_at_last": "When they stopped",
+               "reason": "Reason given", "days_since_last_infusion": "Days since"}
+    shown = people.assign(response_at_last=people["response_at_last"].map(charts.STOPPED_AS))[list(columns)]
+    st.dataframe(shown.rename(columns=columns), hide_index=True)
+    st.download_button("Download this list (CSV)", csv_bytes(shown.rename(columns=columns)),
+                       "patients_who_stopped_early.csv", "text/csv")
 
 
 def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -> None:
     st.subheader("Durability at one month")
     k = m.settings.min_cell
+    headline(headlines.durability(m.shown["durability"], k))
     shown = m.shown["durability"]
     s = m.settings
     st.caption(f"Responders whose series has ended, re-assessed nearest {s.follow_up_days} days after their last "
@@ -229,6 +255,8 @@ def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
     st.caption("Mean score at baseline, after each infusion and at the one-month follow-up, with its 95% interval "
                "(shaded), over the patients who have that score.")
     traj = m.shown["trajectories"]
+    primary = measures[m.settings.measure]
+    headline(headlines.trajectory(traj[traj["measure"] == primary.name], primary.label))
     present = [name for name in measures if name in set(traj["measure"])]
     columns = st.columns(2)
     for i, name in enumerate(present):
@@ -236,8 +264,23 @@ def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
         with columns[i % 2]:
             st.markdown(f"**{plain(measure.label)}**" + (f" ({plain(measure.domain)})" if measure.domain else "")
                         + f" · range {measure.low:g}–{measure.high:g}")
-            draw(st, charts.trajectory(traj[traj["measure"] == name], measure.lower_is_better,
-                                              (measure.low, measure.high)))
+            rows = traj[traj["measure"] == name]
+            draw(st, charts.trajectory(rows, measure.lower_is_better, (measure.low, measure.high)))
+            with st.expander(f"{measure.label}: the numbers"):
+                _table(_means_table(rows), _group_column(m) | {
+                    "point": "When", "mean": "Mean", "interval": "95% interval", "patients": "Patients"},
+                    counts=("patients",))
+
+
+def _means_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Trajectory rows for reading: when, the mean to one decimal and its interval."""
+    def one(v):
+        return "–" if v is None or pd.isna(v) else f"{float(v):.1f}"
+    return rows.assign(
+        point=["Baseline" if k == "baseline" else "One month" if k == "follow_up" else f"After {int(n)} infusions"
+               for k, n in zip(rows["kind"], rows["n"])],
+        mean=[one(v) for v in rows["mean"]],
+        interval=[f"{one(lo)}–{one(hi)}" if not pd.isna(lo) else "–" for lo, hi in zip(rows["mean_low"], rows["mean_high"])])
 
 
 def control_titles(planned: int) -> dict[str, str]:

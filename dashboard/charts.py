@@ -14,7 +14,10 @@ import pandas as pd
 from dashboard.formatting import percent  # one rounding rule for every number on screen
 from dashboard.references import NOT_YOUR_DATA, Reference
 
-PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+# Colour-blind-safe (Okabe-Ito, with the light ones darkened) and each at least 3:1 against white
+# (WCAG AA for graphics; tests/test_charts.py checks). Groups also differ by shape or dash.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#000000", "#8C6D00", "#7B3294", "#767676"]
+GROUP_DASHES = [[1, 0], [8, 4], [2, 3], [10, 3, 2, 3], [4, 4], [12, 4], [1, 4], [6, 2, 2, 2]]
 SHAPES = ["circle", "square", "triangle-up", "diamond", "cross", "triangle-down", "triangle-left", "wedge"]
 REFERENCE_GREY = "#8a8a8a"
 
@@ -26,12 +29,13 @@ RESPONSE_LINES = {
 }
 STATUS_LABELS = {"durable": "Still responding", "lost": "Response lost", "booster_first": "Booster before follow-up",
                  "no_follow_up": "No follow-up", "pending": "Follow-up not due yet"}
-STATUS_COLOURS = {"durable": "#009E73", "lost": "#D55E00", "booster_first": "#E69F00",
-                  "no_follow_up": "#A0A0A0", "pending": "#56B4E9"}
+STATUS_COLOURS = {"durable": "#009E73", "lost": "#D55E00", "booster_first": "#8C6D00",
+                  "no_follow_up": "#767676", "pending": "#CC79A7"}
 STOPPED_AS = {"responder": "Responding", "non-responder": "Not responding", "unknown": "Not known"}
 # Compare by, in the stacked dropout bars: colour is the status, so each group gets its own opacity.
 GROUP_OPACITY = [1.0, 0.55, 0.8, 0.4, 0.9, 0.65, 0.3, 0.5]
-STOPPED_COLOURS = {"responder": "#009E73", "non-responder": "#D55E00", "unknown": "#A0A0A0"}
+STOPPED_COLOURS = {"responder": "#009E73", "non-responder": "#D55E00", "unknown": "#767676"}
+IN_PROGRESS_COLOUR = "#2C7FB8"
 PERCENT_AXIS = alt.Axis(format="%", tickCount=5)
 # Width follows the page; height is the plotting area's, so titles and legends don't squeeze it.
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
@@ -63,6 +67,15 @@ def _group_colour(groups: list[str], title: str = "Group") -> alt.Color:
 def _group_shape(groups: list[str], title: str = "Group") -> alt.Shape:
     return alt.Shape("grp:N", title=title, scale=alt.Scale(domain=groups, range=SHAPES[: len(groups)]),
                      legend=alt.Legend(orient="bottom", labelLimit=0))
+
+
+# Bars of compared groups get a dark outline whose dash says the group, so colour is not the only cue.
+_GROUP_OUTLINE = {"stroke": "#222222", "strokeWidth": 1.5}
+
+
+def _group_dash(groups: list[str], title: str = "Group") -> alt.StrokeDash:
+    return alt.StrokeDash("grp:N", title=title, scale=alt.Scale(domain=groups, range=GROUP_DASHES[: len(groups)]),
+                          legend=alt.Legend(orient="bottom", labelLimit=0))
 
 
 def _count_text(value) -> str:
@@ -189,10 +202,12 @@ def late_response(late: pd.DataFrame) -> alt.LayerChart:
                alt.Tooltip("late_response_rate:Q", title="Responded later", format=".1%"),
                alt.Tooltip("patients:N", title="Patients"),
                alt.Tooltip("no_later_assessment:N", title="No later score (left out)")]
-    bars = alt.Chart(data).mark_bar(width={"band": 0.7} if not several else alt.Undefined).encode(
+    bars = alt.Chart(data).mark_bar(width={"band": 0.7} if not several else alt.Undefined,
+                                    **_GROUP_OUTLINE if several else {}).encode(
         x=x, y=y, tooltip=tooltip,
         color=_group_colour(groups, _title(data)) if several else alt.ColorValue(PALETTE[0]),
-        **({"xOffset": alt.XOffset("grp:N", sort=groups)} if several else {}))
+        **({"xOffset": alt.XOffset("grp:N", sort=groups), "strokeDash": _group_dash(groups, _title(data))}
+           if several else {}))
     layers = [bars]
     if not several:
         shown = data.dropna(subset=["late_response_rate"])
@@ -222,10 +237,11 @@ def dropout_points(detail: pd.DataFrame, n_values: list[int]) -> alt.Chart:
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Stopped after infusion"),
                  alt.Tooltip("status:N", title="When they stopped"), alt.Tooltip("patients:Q", title="Patients")])
     if len(groups) > 1:
-        chart = chart.encode(xOffset=alt.XOffset("grp:N", sort=groups),
-                             opacity=alt.Opacity("grp:N", title=_title(detail), sort=groups,
-                                                 scale=alt.Scale(range=GROUP_OPACITY[: len(groups)]),
-                                                 legend=alt.Legend(orient="bottom", labelLimit=0)))
+        chart = chart.mark_bar(**_GROUP_OUTLINE).encode(
+            xOffset=alt.XOffset("grp:N", sort=groups), strokeDash=_group_dash(groups, _title(detail)),
+            opacity=alt.Opacity("grp:N", title=_title(detail), sort=groups,
+                                scale=alt.Scale(range=GROUP_OPACITY[: len(groups)]),
+                                legend=alt.Legend(orient="bottom", labelLimit=0)))
     return chart.properties(autosize=FIT_WIDTH, height=300, title=alt.Title("Who stops, and when",
                                                         subtitle="patients still in their series are not counted here"))
 
@@ -236,13 +252,13 @@ def in_progress(dropout: pd.DataFrame) -> alt.Chart:
     data["grp"] = data["grp"].astype(str)
     groups = _groups(data)
     several = len(groups) > 1
-    return alt.Chart(data).mark_bar(color="#56B4E9").encode(
+    return alt.Chart(data).mark_bar(color=IN_PROGRESS_COLOUR, **_GROUP_OUTLINE if several else {}).encode(
         x=alt.X("n:O", title="Infusions so far", axis=alt.Axis(labelAngle=0)),
         y=alt.Y("in_progress_at:Q", title="Patients", axis=alt.Axis(tickMinStep=1)),
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Infusions so far"),
                  alt.Tooltip("in_progress_at:Q", title="Still in their series")],
-        **({"xOffset": alt.XOffset("grp:N", sort=groups), "color": _group_colour(groups, _title(data))}
-           if several else {}),
+        **({"xOffset": alt.XOffset("grp:N", sort=groups), "color": _group_colour(groups, _title(data)),
+            "strokeDash": _group_dash(groups, _title(data))} if several else {}),
     ).properties(autosize=FIT_WIDTH, height=180, title=alt.Title("Still in their series",
                                                                   subtitle="not dropouts: shown apart"))
 
@@ -442,3 +458,42 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int) -> alt.LayerC
             else "grey: months with no patients to judge")
     return alt.layer(*layers).properties(autosize=FIT_WIDTH, height=260, title=alt.Title(
         title, subtitle=["solid line: the share over every month; dashed: each month's 3-sigma limits", grey]))
+
+
+# Presentation mode: type and marks readable from the back of a room on a 1920x1080 projector.
+ROOM_SCALE = {"strokeWidth": 1.8, "size": 2.6, "fontSize": 1.6, "thickness": 1.8}
+ROOM_CONFIG = {
+    "axis": {"labelFontSize": 18, "titleFontSize": 20, "labelColor": "#111111", "titleColor": "#111111"},
+    "legend": {"labelFontSize": 18, "titleFontSize": 18, "symbolSize": 260, "symbolStrokeWidth": 3,
+               "labelColor": "#111111"},
+    "title": {"fontSize": 26, "subtitleFontSize": 18, "color": "#111111", "subtitleColor": "#333333"},
+    "line": {"strokeWidth": 4}, "rule": {"strokeWidth": 3}, "point": {"size": 200},
+}
+
+
+def for_room(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec with larger type, thicker lines and bigger points, for a shared screen."""
+    spec = chart.to_dict(validate=False)
+
+    def enlarge(node):
+        if isinstance(node, dict):
+            mark = node.get("mark")
+            if isinstance(mark, dict):
+                for part in (mark, mark.get("point") if isinstance(mark.get("point"), dict) else {}):
+                    for key, factor in ROOM_SCALE.items():
+                        if isinstance(part.get(key), (int, float)):
+                            part[key] = part[key] * factor
+            if isinstance(node.get("height"), (int, float)):
+                node["height"] = round(node["height"] * 1.3)
+            for key, value in node.items():
+                if key not in ("data", "datasets"):
+                    enlarge(value)
+        elif isinstance(node, list):
+            for item in node:
+                enlarge(item)
+
+    enlarge(spec)
+    config = spec.setdefault("config", {})
+    for key, values in ROOM_CONFIG.items():
+        config[key] = {**config.get(key, {}), **values}
+    return spec

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -48,3 +50,14 @@ _MARKDOWN_SPECIAL = "\\`*_{}[]<>()#+-.!|~:$"
 def plain(text) -> str:
     """User-supplied text (file names, column headers, cohort values) made inert in Streamlit markdown."""
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
+
+
+def csv_bytes(frame) -> bytes:
+    """A table as a CSV download (UTF-8), empty for missing values, every cell Excel would run as
+    a formula neutralised."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(frame.columns)
+    for row in frame.itertuples(index=False):
+        writer.writerow(["" if v is None or (isinstance(v, float) and v != v) else neutralise(str(v)) for v in row])
+    return out.getvalue().encode("utf-8")

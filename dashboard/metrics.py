@@ -167,6 +167,13 @@ class Engine:
         return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=self._left_out,
                             groups=frames["summary"]["grp"].tolist(), **frames)
 
+    def dropouts_to_call(self, settings: Settings, cohort: Cohort | None = None) -> pd.DataFrame:
+        """Patient-level: the cohort's patients who stopped early, newest first (dropouts_to_call.sql).
+        Only for an explicit request outside presentation mode; never part of MetricTables."""
+        params = self.prepare(settings)
+        self.select(cohort or Cohort())
+        return sql.run(self.con, "dropouts_to_call", params).df()
+
 
 def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     """Add a t-based 95% interval for each mean (METRICS.md 3, trajectories)."""

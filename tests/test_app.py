@@ -164,7 +164,7 @@ def test_compare_by_draws_every_tab(min_cell):
 
 def test_published_references_are_marked_and_cited():
     at = run_app()
-    at.toggle[0].set_value(True).run()
+    next(t for t in at.toggle if t.label == "Show published reference figures").set_value(True).run()
     assert not at.exception
     spec = at.get("vega_lite_chart")[0].proto.spec
     assert "grey diamonds: published figures (reference: another population, not your data)" in spec
@@ -288,3 +288,80 @@ def test_a_good_file_replaces_one_that_could_not_be_read():
     at.sidebar.button[0].click().run()  # Remove the files: back to the sample
     assert tiles(at)["Patients started"] == "600"
     assert any("Sample data" in m.value for m in at.markdown)
+
+
+
+def sample_patient_ids() -> set[str]:
+    import csv as csv_module
+
+    with open(ROOT / "sample_data" / "ketamine_clinic_export.csv", newline="") as fh:
+        return {row["patient_id"] for row in csv_module.DictReader(fh) if row["patient_id"]}
+
+
+def everything_on_screen(at: AppTest) -> str:
+    """Every text, table and chart dataset the page holds, as one string."""
+    parts = [e.value for kind in ("markdown", "caption", "subheader", "title", "header", "error", "info", "success")
+             for e in at.get(kind) if isinstance(getattr(e, "value", None), str)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    parts += [d.value.to_csv() for d in at.dataframe]
+    for chart in at.get("vega_lite_chart"):
+        parts.append(chart.proto.spec)
+        parts += [d.data.data.decode("latin-1") for d in chart.proto.datasets]
+    return "\n".join(parts)
+
+
+def presenting() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.query_params["present"] = "1"
+    return at.run()
+
+
+def test_presentation_mode_from_the_address():
+    """?present=1: counts below 11 hidden, settings stated at the top, a plain headline per panel,
+    no controls or file details in the main area, and a way back."""
+    at = presenting()
+    assert not at.exception and not at.error
+    assert at.session_state["present"] is True
+    top = " ".join(m.value for m in at.markdown).replace("\\", "")  # unescape the markdown
+    assert "counts below 11 hidden" in top and "PHQ" in top and "Patients: all" in top
+    assert "Sample data" not in top  # the badges give way to the line of settings
+    assert not [e for e in at.expander if e.label in ("What we read", "How these numbers are computed")]
+    assert "## 51% responded after 2 infusions (n = 483) and 69% responded after 6 infusions (n = 247)." in top
+    assert list(tiles(at)) == TILES
+    for tab in TABS:
+        open_tab(at, tab)
+        assert not at.exception and not at.error, tab
+        assert not at.toggle or all("patients who stopped" not in t.label for t in at.toggle), tab
+        assert not at.download_button, tab  # no downloads of rows that may hold identifiers
+        assert any(m.value.startswith("## ") for m in at.markdown) or tab in ("Over time", "Data quality"), tab
+    at.button[0].click().run()  # "Leave presentation mode"
+    assert at.session_state["present"] is False and "present" not in at.query_params
+    assert any("Sample data" in m.value for m in at.markdown)
+
+
+def test_presentation_mode_shows_no_patient_identifiers():
+    ids = sample_patient_ids()
+    at = presenting()
+    for tab in TABS:
+        text = everything_on_screen(open_tab(at, tab))
+        shown = {i for i in ids if i in text}
+        assert not shown, (tab, sorted(shown)[:5])
+
+
+def test_presentation_mode_keeps_a_larger_minimum_cell_size():
+    at = run_app()
+    next(n for n in at.number_input if n.label.startswith("Hide counts below")).set_value(20).run()
+    next(t for t in at.toggle if t.label == "Presentation mode").set_value(True).run()
+    assert at.query_params["present"] == ["1"] or at.query_params["present"] == "1"
+    assert any("counts below 20 hidden" in m.value for m in at.markdown)
+
+
+def test_patient_list_only_on_request_and_outside_presentation_mode():
+    ids = sample_patient_ids()
+    at = open_tab(run_app(), "Dropout")
+    assert not {i for i in ids if i in everything_on_screen(at)}
+    next(t for t in at.toggle if "patients who stopped" in t.label).set_value(True).run()
+    listed = next(d.value for d in at.dataframe if "Patient" in d.value.columns)
+    assert len(listed) == 218 and set(listed["Patient"]) <= ids  # the sample's 218 dropouts
+    assert listed["Last infusion"].is_monotonic_decreasing
+    assert any(b.label == "Download this list (CSV)" for b in at.download_button)

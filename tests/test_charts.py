@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 
+import altair as alt
 import pytest
 from conftest import ROOT, load_files, load_fixture, metrics_for
 
@@ -120,3 +121,36 @@ def test_reference_figures_are_quoted_exactly():
 ])
 def test_whole_percentages_round_half_up(rate, shown):
     assert percent(rate) == shown
+
+
+def _contrast(colour: str, background: str = "#ffffff") -> float:
+    """WCAG 2 contrast ratio."""
+    def luminance(hex_colour):
+        r, g, b = (int(hex_colour.lstrip("#")[i:i + 2], 16) / 255 for i in (0, 2, 4))
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+    high, low = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_colours_meet_wcag_aa_contrast():
+    """Marks that carry meaning at least 3:1 against the white page (WCAG 1.4.11); text at least 4.5:1."""
+    marks = [*charts.PALETTE, *charts.STATUS_COLOURS.values(), *charts.STOPPED_COLOURS.values(),
+             charts.IN_PROGRESS_COLOUR, charts.REFERENCE_GREY, *(c for _, c, _ in charts.RESPONSE_LINES.values()),
+             *(c for _, c, _ in charts.CONTROL_STATUS.values())]
+    assert min(_contrast(c) for c in marks) >= 3, [c for c in marks if _contrast(c) < 3]
+    for text in ("#555555", "#666666", "#333333", "#111111"):
+        assert _contrast(text) >= 4.5
+
+
+def test_room_style_enlarges_type_and_marks(clinic):
+    m = metrics_for(clinic, Cohort.of(split_by="kap"))
+    chart = charts.response_by_infusion(m.response)
+    spec = charts.for_room(chart)
+    normal = chart.to_dict(validate=False)
+    assert spec["config"]["axis"]["labelFontSize"] >= 18 and spec["config"]["title"]["fontSize"] >= 24
+    widths = [layer["mark"].get("strokeWidth") for layer in spec["layer"] if isinstance(layer["mark"], dict)]
+    before = [layer["mark"].get("strokeWidth") for layer in normal["layer"] if isinstance(layer["mark"], dict)]
+    assert all(a >= b for a, b in zip(widths, before) if a and b) and widths != before
+    assert spec["height"] > normal["height"]
+    alt.LayerChart.from_dict(spec)  # still a valid Vega-Lite spec (validated against the schema)

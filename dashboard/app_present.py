@@ -1,0 +1,71 @@
+"""Presentation mode (a sidebar toggle, or ?present=1 in the address): the dashboard on a shared
+screen in a quality-review meeting. The sidebar and controls are hidden (their settings stay in
+force and are stated at the top), type and chart marks are large enough to read across a room
+at 1920x1080, counts below 11 are hidden (METRICS.md 7; a larger minimum set in the sidebar is
+kept), and nothing patient-level is shown."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import streamlit as st
+
+from dashboard.formatting import percent, plain
+from dashboard.settings import Settings
+
+ROOM_MIN_CELL = 11
+
+# Fixed CSS, no user text. Streamlit sizes its type in rem, so a larger root font scales it all.
+_STYLE = """<style>
+html { font-size: 21px; }
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
+[data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 2.5rem 2rem 2.5rem !important; }
+[data-testid="stMetricValue"] { font-size: 3.4rem !important; font-weight: 700; color: #111111; }
+[data-testid="stMetricLabel"] p { font-size: 1.25rem !important; font-weight: 600; color: #111111; }
+[data-testid="stCaptionContainer"] p { font-size: 1rem !important; color: #333333; }
+button[role="tab"] p { font-size: 1.2rem !important; font-weight: 600; }
+h2 { font-size: 1.9rem !important; line-height: 1.25 !important; color: #111111; }
+</style>"""
+
+
+def mode() -> bool:
+    """The toggle at the top of the sidebar; the first run of a session takes it from the address."""
+    if "present" not in st.session_state:
+        st.session_state["present"] = st.query_params.get("present") == "1"
+    st.sidebar.toggle("Presentation mode", key="present", on_change=_to_address,
+                      help="For a shared screen: large type, no sidebar or controls, counts below 11 hidden, no "
+                           "patient identifiers. The address ends in ?present=1, so it can be bookmarked.")
+    return bool(st.session_state["present"])
+
+
+def _to_address() -> None:
+    if st.session_state.get("present"):
+        st.query_params["present"] = "1"
+    else:
+        st.query_params.pop("present", None)
+
+
+def _leave() -> None:
+    st.session_state["present"] = False
+    st.query_params.pop("present", None)
+
+
+def for_room(settings: Settings) -> Settings:
+    """Presentation mode hides counts below 11, or below the larger minimum set in the sidebar."""
+    return dataclasses.replace(settings, min_cell=max(settings.min_cell, ROOM_MIN_CELL))
+
+
+def header(settings: Settings, measure_label: str, cohort_text: str, compared_by: str, as_of) -> None:
+    """The page's style, a way back, and the settings and filters in force, in words."""
+    st.markdown(_STYLE, unsafe_allow_html=True)
+    st.button("Leave presentation mode", on_click=_leave, help="Back to the dashboard with its sidebar.")
+    timing = "before" if settings.score_timing == "pre" else "after"
+    parts = [f"Patients: {cohort_text or 'all'}"]
+    if compared_by:
+        parts.append(f"compared by {compared_by}")
+    parts += [f"{measure_label}, scores taken {timing} each infusion",
+              f"response: a fall of at least {percent(settings.response_reduction)}",
+              f"series of {settings.planned} infusions", f"data as of {as_of}",
+              f"counts below {settings.min_cell} hidden"]
+    st.markdown(plain(" · ".join(parts)))
