@@ -32,7 +32,8 @@ def draw(where, chart: alt.TopLevelMixin) -> None:
     in tests/test_charts.py, so a redraw skips Altair's JSON-schema validation (tens of
     milliseconds per chart, on every filter change)."""
     if st.session_state.get("present"):  # presentation mode: large type and thick marks
-        where.vega_lite_chart(charts.for_room(chart), width="stretch")
+        # Without Streamlit's chart theme, whose smaller type would override the room's.
+        where.vega_lite_chart(charts.for_room(chart), width="stretch", theme=None)
         return
     object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
     where.altair_chart(chart, width="stretch")
@@ -80,8 +81,9 @@ def tiles(m: MetricTables) -> None:
     cols[4].metric(TILE_LABELS[4], percent(durability.durability_rate),
                    help="Responders at the end of their series, re-assessed about a month later: the share still "
                         "responding. Patients without a follow-up are not counted.")
-    cols[4].caption(f"of {count(durability.followed_up, k)} followed up · {percent(durability.conservative_rate)} "
-                    "if a booster first counts as lost")
+    conservative = ("" if pd.isna(durability.conservative_rate) else
+                    f" · {percent(durability.conservative_rate)} if a booster first counts as lost")
+    cols[4].caption(f"of {count(durability.followed_up, k)} followed up{conservative}")
 
 
 def _table(frame: pd.DataFrame, columns: dict[str, str], rates: tuple[str, ...] = (),

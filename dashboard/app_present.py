@@ -23,8 +23,10 @@ html { font-size: 21px; }
 [data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 2.5rem 2rem 2.5rem !important; }
 [data-testid="stMetricValue"] { font-size: 3.4rem !important; font-weight: 700; color: #111111; }
 [data-testid="stMetricLabel"] p { font-size: 1.25rem !important; font-weight: 600; color: #111111; }
-[data-testid="stCaptionContainer"] p { font-size: 1rem !important; color: #333333; }
-button[role="tab"] p { font-size: 1.2rem !important; font-weight: 600; }
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { font-size: 1rem !important;
+  color: #222222 !important; }
+[data-testid="stTab"] p { font-size: 1.25rem !important; font-weight: 600; }
+h1 { font-size: 2rem !important; padding: 0 0 0.5rem 0 !important; }
 h2 { font-size: 1.9rem !important; line-height: 1.25 !important; color: #111111; }
 </style>"""
 
@@ -59,7 +61,8 @@ def for_room(settings: Settings) -> Settings:
 def header(settings: Settings, measure_label: str, cohort_text: str, compared_by: str, as_of) -> None:
     """The page's style, a way back, and the settings and filters in force, in words."""
     st.markdown(_STYLE, unsafe_allow_html=True)
-    st.button("Leave presentation mode", on_click=_leave, help="Back to the dashboard with its sidebar.")
+    line, back = st.columns([6, 1], vertical_alignment="center")
+    back.button("Leave presentation mode", on_click=_leave, help="Back to the dashboard with its sidebar.")
     timing = "before" if settings.score_timing == "pre" else "after"
     parts = [f"Patients: {cohort_text or 'all'}"]
     if compared_by:
@@ -68,4 +71,4 @@ def header(settings: Settings, measure_label: str, cohort_text: str, compared_by
               f"response: a fall of at least {percent(settings.response_reduction)}",
               f"series of {settings.planned} infusions", f"data as of {as_of}",
               f"counts below {settings.min_cell} hidden"]
-    st.markdown(plain(" · ".join(parts)))
+    line.markdown(plain(" · ".join(parts)))

@@ -454,7 +454,7 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int) -> alt.LayerC
             shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=statuses,
                                                                    range=[v[2] for v in CONTROL_STATUS.values()]))),
     ]
-    grey = (f"grey: months with fewer than {min_cell} patients, too few to judge" if min_cell
+    grey = (f"grey: months not shown, with fewer than {min_cell} patients with or without the outcome" if min_cell
             else "grey: months with no patients to judge")
     return alt.layer(*layers).properties(autosize=FIT_WIDTH, height=260, title=alt.Title(
         title, subtitle=["solid line: the share over every month; dashed: each month's 3-sigma limits", grey]))

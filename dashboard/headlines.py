@@ -126,7 +126,8 @@ def control_chart(points: pd.DataFrame, what: str) -> str:
     points: one chart's rows of the shown monthly table (a hidden rate is not judged)."""
     judged = points[pd.to_numeric(points["rate"], errors="coerce").notna()]
     if judged.empty:
-        return f"{what}, by month of series start: no month has enough patients to judge."
+        return (f"{what}, by month of series start: no month can be shown (too few patients, or small counts "
+                "hidden).")
     centre = percent(points["centre"].dropna().iloc[0])
     months = pd.to_datetime(judged["month"]).dt.strftime("%b %Y")
     above = months[(judged["signal"] == "above").to_numpy()].tolist()

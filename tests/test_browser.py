@@ -126,3 +126,51 @@ def test_upload_in_a_real_browser(server, page, tmp_path):
     assert page.get_by_role("button", name="Download the full list (CSV)").is_visible()
     assert "MRN-00" not in body  # no patient id on screen (the full list stays folded away)
     page.screenshot(path=str(tmp_path / "uploaded.png"), full_page=True)
+
+
+SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS", "")) if os.environ.get("DASHBOARD_SCREENSHOTS") else None
+
+
+def shoot(page, tmp_path: Path, name: str) -> None:
+    """Full-page screenshot into the test's folder (and DASHBOARD_SCREENSHOTS, to look at)."""
+    for folder in filter(None, (tmp_path, SCREENSHOTS)):
+        folder.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=name.endswith("full"))
+
+
+def test_normal_and_presentation_views_at_1920(server, page, tmp_path):
+    """The sample data on a 1920x1080 screen, normal and then presentation mode: charts drawn on
+    every tab, the sidebar gone in presentation mode, type large enough to read across a room, and
+    no patient id anywhere on screen."""
+    page.goto(server)
+    wait_for_tile(page, "600")
+    idle(page)
+    page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg.marks, "
+                           "[data-testid='stVegaLiteChart'] canvas\").length >= 1", timeout=30_000)
+    shoot(page, tmp_path, "normal")
+    assert page.locator("[data-testid='stSidebar']").is_visible()
+
+    page.goto(server + "/?present=1")
+    page.wait_for_function("() => [...document.querySelectorAll('h2')].some(h => h.innerText.includes('responded'))",
+                           timeout=60_000)
+    idle(page)
+    assert not page.locator("[data-testid='stSidebar']").is_visible()
+    body = page.locator("body").inner_text()
+    assert "counts below 11 hidden" in body and "Leave presentation mode" in body
+    sizes = page.evaluate("""() => ({
+        tile: parseFloat(getComputedStyle(document.querySelector("[data-testid='stMetricValue']")).fontSize),
+        headline: parseFloat(getComputedStyle([...document.querySelectorAll('h2')].find(
+            h => h.innerText.includes('responded'))).fontSize),
+        body: parseFloat(getComputedStyle(document.querySelector("[data-testid='stCaptionContainer'] p")).fontSize)})""")
+    # Across a room: tile numbers over 60 px, headlines over 32 px, captions at least 20 px on a 1080p screen.
+    assert sizes["tile"] >= 60 and sizes["headline"] >= 32 and sizes["body"] >= 20, sizes
+    for tab in ("Response", "Keep going?", "Dropout", "Durability", "Trajectories", "Over time", "Data quality"):
+        page.get_by_role("tab", name=tab).click()
+        idle(page)
+        if tab != "Data quality":
+            page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg.marks, "
+                                   "[data-testid='stVegaLiteChart'] canvas\").length >= 1", timeout=30_000)
+        text = page.locator("body").inner_text()
+        assert "KC-0" not in text, tab  # the sample's patient ids look like KC-000001
+        shoot(page, tmp_path, "presentation_" + tab.split()[0].rstrip("?").lower())
+    assert not page.get_by_role("button", name="Download the full list (CSV)").count()
