@@ -56,6 +56,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cell", type=int, default=d.min_cell, help="suppress counts below this (default off)")
     p.add_argument("--measures", type=Path, help="TOML file declaring more measures")
     p.add_argument("--map", type=Path, help="JSON column mapping file")
+    p.add_argument("--report", type=Path, help="also write the report for the minutes (one HTML page) to this file; "
+                                               "counts below --min-cell, or below 11 when it is 0, are hidden")
     return p
 
 
@@ -77,15 +79,23 @@ def main(argv: list[str] | None = None) -> int:
         measures = load_measures_file(args.measures.read_text(encoding="utf-8")) if args.measures else BUILTIN
         mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
         files = [(Path(path).name, Path(path).read_bytes(), str(path)) for path in args.inputs]
-        # The export has no filters: of the dimensions, only a planned-infusions column matters.
-        dataset = load(db.connect(), files, measures, mapping, dimensions={"planned_infusions"})
-        metrics = Engine(dataset, only_primary=True).compute(settings, tables=[t for t, _ in FILES.values()])
+        # The export has no filters: of the dimensions, only a planned-infusions column matters
+        # (and, for the report's dropout panel, the reasons given for stopping).
+        dimensions = {"planned_infusions"} | ({"discontinuation_reason"} if args.report else set())
+        dataset = load(db.connect(), files, measures, mapping, dimensions=dimensions)
+        engine = Engine(dataset, only_primary=not args.report)
+        metrics = engine.compute(settings, tables=None if args.report else [t for t, _ in FILES.values()])
         write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])
-    except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError) as exc:
+        if args.report:
+            from dashboard.report import write_report  # imported here: only the report needs vl-convert
+
+            write_report(args.report, dataset, metrics)
+    except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"wrote {len(FILES) + 2} files to {args.out}: {dataset.rows_read} rows read, "
-          f"{dataset.rows_used} used, {dataset.rows_rejected} rejected")
+          f"{dataset.rows_used} used, {dataset.rows_rejected} rejected"
+          + (f"; and the report to {args.report}" if args.report else ""))
     return 0
 
 

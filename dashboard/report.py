@@ -1,0 +1,780 @@
+"""The report for the minutes: one self-contained HTML page (tiles, every panel with its headline,
+chart and numbers, the settings, filters and data-quality summary, and when it was made), the
+charts as SVG or PNG files, and the shown metric tables as CSV files.
+
+No Streamlit here: the app (dashboard.app_report) and the CLI (`python -m dashboard.export
+--report`) both call it. Every number comes from the tables as they may be shown
+(dashboard.suppression), at the report's minimum cell size: the settings' own when it is above 0,
+and 11 otherwise, as METRICS.md 7 requires of shared reports. The charts are the app's
+(dashboard.charts, built as the panels build them in `panel_charts`), drawn to SVG offline by
+vl-convert: the page has no script, no external font, image or style, so it opens offline and
+prints to PDF from a browser. All user text (file names, group values, column names) is escaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import html
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+
+import altair as alt
+import pandas as pd
+
+from dashboard import charts, headlines
+from dashboard.formatting import count, neutralise, percent
+from dashboard.measures import Measure
+from dashboard.metrics import MetricTables
+from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
+                                  RESPONSE_AFTER_INDUCTION, Reference)
+from dashboard.suppression import shown_metrics
+
+SHARED_MIN_CELL = 11  # METRICS.md 7: the minimum cell size of shared reports
+
+# As the app labels them (app_panels.TILE_LABELS, app_methods.SETTING_NAMES; tests/test_report.py
+# checks they agree). Kept here because those modules import Streamlit.
+TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
+               "Durable at one month")
+SETTING_NAMES = {
+    "measure": "Primary measure",
+    "min_baseline": "Minimum baseline score",
+    "response_reduction": "Response: a fall from baseline of at least",
+    "score_timing": "Scores taken (pre: before, post: after each infusion)",
+    "planned": "Planned infusions in a series",
+    "series_gap_days": "A gap of more than this many days ends a series",
+    "baseline_window_days": "Baseline window (days before the first infusion)",
+    "end_of_series_days": "End-of-series score within (days after the last infusion)",
+    "as_of": "Data read as of",
+    "follow_up_days": "One-month follow-up at (days after the last infusion)",
+    "follow_up_window": "Follow-up window (days)",
+    "min_cell": "Counts below this are hidden (0: off)",
+}
+# Section id -> heading, in the order of the app's tabs.
+SECTIONS = {"response": "Response by infusion count", "late_response": "Keep going?", "dropout": "Dropout points",
+            "durability": "Durability at one month", "trajectories": "Symptom trajectories",
+            "data_quality": "Data quality"}
+# Chart name -> its section (trajectory_<measure> charts go to "trajectories").
+CHART_SECTION = {"response": "response", "late_response": "late_response", "dropout_points": "dropout",
+                 "retention": "dropout", "in_progress": "dropout", "durability": "durability",
+                 "durability_rates": "durability", "milestones": "durability"}
+# CSV file -> (shown table, columns): METRICS.md 8's files, with their contract's columns.
+CONTRACT_FILES = {
+    "response_by_infusion.csv": ("response", [
+        "n", "assessed", "responders", "rate", "rate_low", "rate_high", "remitters", "remission_rate",
+        "cumulative_responders", "evaluable", "cumulative_rate"]),
+    "late_response.csv": ("late_response", [
+        "n", "non_responders", "late_responders", "no_later_assessment", "late_response_rate"]),
+    "dropout.csv": ("dropout", ["n", "dropped_after", "retained"]),
+    "durability.csv": ("durability", [
+        "eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "durability_rate",
+        "rate_low", "rate_high", "conservative_rate"]),
+}
+# px: the plotting area's width. An A4 page's text (184 mm) is about 690 px wide; axes and legends
+# add to this, and a chart wider than the page is scaled down to fit it (never cut).
+CHART_WIDTH = 560
+# Applied when drawing (not part of the charts): text big enough to read on paper, in a font
+# whose widths match what vl-convert measured (it bundles Liberation Sans; Arial has its metrics).
+PRINT_CONFIG = {
+    "font": "Liberation Sans, Arial, Helvetica, sans-serif",
+    "axis": {"labelFontSize": 12, "titleFontSize": 13, "labelColor": "#222222", "titleColor": "#111111"},
+    "legend": {"labelFontSize": 12, "titleFontSize": 12, "labelColor": "#222222", "titleColor": "#111111"},
+    "title": {"fontSize": 16, "subtitleFontSize": 12, "color": "#111111", "subtitleColor": "#333333"},
+}
+
+
+# --- The tables as the report shows them --------------------------------------------------------
+
+def report_min_cell(min_cell: int) -> int:
+    """The settings' minimum cell size when one is set, 11 otherwise (METRICS.md 7)."""
+    return min_cell if min_cell > 0 else SHARED_MIN_CELL
+
+
+def for_report(metrics: MetricTables, overall: MetricTables | None = None
+               ) -> tuple[MetricTables, MetricTables]:
+    """Copies of the metric tables at the report's minimum cell size, with `shown` filled in (the
+    groups and the whole cohort suppressed together, as the app does). `overall` is the whole
+    selected cohort's tables when `metrics` is split by a dimension; the originals are not changed."""
+    for tables in (metrics, overall):
+        if tables is not None and missing_tables(tables):
+            raise ValueError("The report needs every metric table, and these were not computed: "
+                             + ", ".join(missing_tables(tables)) + " (Engine.compute without tables= computes them all).")
+    k = report_min_cell(metrics.settings.min_cell)
+    m = dataclasses.replace(metrics, settings=dataclasses.replace(metrics.settings, min_cell=k), shown={})
+    if overall is None or overall is metrics:
+        m.shown = _titled(shown_metrics(m), m)
+        return m, m
+    o = dataclasses.replace(overall, settings=dataclasses.replace(overall.settings, min_cell=k), shown={})
+    views = shown_metrics(m, o)
+    m.shown = _titled({name: frame for name, frame in views.items() if not name.startswith("overall.")}, m)
+    o.shown = {name.removeprefix("overall."): frame for name, frame in views.items() if name.startswith("overall.")}
+    return m, o
+
+
+def _titled(frames: dict[str, pd.DataFrame], m: MetricTables) -> dict[str, pd.DataFrame]:
+    """Carry the compared dimension's name (the legend title) onto the shown frames."""
+    title = m.summary.attrs.get("group_title")
+    if title:
+        for frame in frames.values():
+            frame.attrs["group_title"] = title
+    return frames
+
+
+def missing_tables(metrics: MetricTables) -> list[str]:
+    """The metric tables a report needs that were not computed (the app computes only the open tab's)."""
+    return [name for name in ("summary", "response", "late_response", "dropout", "dropout_detail", "durability",
+                              "trajectories") if not len(getattr(metrics, name).columns)]
+
+
+# --- Charts --------------------------------------------------------------------------------------
+
+def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_references: bool = False
+                 ) -> dict[str, alt.TopLevelMixin]:
+    """Every chart of every panel, built from m.shown as dashboard.app_panels builds them, by name:
+    response, late_response, dropout_points, retention, in_progress, durability, durability_rates,
+    milestones, then trajectory_<measure> for each measure in the data."""
+    shown = m.shown
+    stopped = shown["stopped_by_status"].copy()
+    stopped.attrs = dict(m.dropout_detail.attrs)
+    out: dict[str, alt.TopLevelMixin] = {
+        "response": charts.response_by_infusion(shown["response"], RESPONSE if show_references else None),
+        "late_response": charts.late_response(shown["late_response"]),
+        "dropout_points": charts.dropout_points(stopped, sorted(set(m.dropout["n"]))),
+        "retention": charts.retention(shown["dropout"]),
+        "in_progress": charts.in_progress(shown["dropout"]),
+        "durability": charts.durability(shown["durability"]),
+        "durability_rates": charts.durability_rates(shown["durability"],
+                                                    DURABILITY_FOUR_WEEKS if show_references else None),
+    }
+    primary = measures[m.settings.measure]
+    traj = shown["trajectories"]
+    means = traj[traj["measure"] == primary.name] if len(traj) else traj
+    if len(means):
+        out["milestones"] = charts.milestones(means, (primary.low, primary.high), primary.lower_is_better).properties(
+            title=f"Mean {primary.label}: baseline, end of series, one month")
+    for name, measure in measures.items():
+        frame = traj[traj["measure"] == name] if len(traj) else traj
+        if len(frame):
+            out[f"trajectory_{name}"] = charts.trajectory(frame, measure.lower_is_better, (measure.low, measure.high))
+    return out
+
+
+def _section_of(chart_name: str) -> str:
+    return "trajectories" if chart_name.startswith("trajectory_") else CHART_SECTION[chart_name]
+
+
+def vegalite_version() -> str | None:
+    """The Vega-Lite version of Altair's specs, as vl-convert names its bundled compilers ('6.4'),
+    or None (vl-convert's newest) if it bundles no such version."""
+    import vl_convert as vlc
+
+    version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    return version if version in vlc.get_vegalite_versions() else None
+
+
+def chart_spec(chart: alt.TopLevelMixin, width: int = CHART_WIDTH) -> dict:
+    """The chart's Vega-Lite spec for a page rather than the app's column: a fixed plotting width,
+    sized to contain its axes and legends (the app fits charts to their column, which would cut a
+    legend wider than the page), and text sized for paper. The chart itself is not changed."""
+    spec = chart.to_dict(validate=False)
+    spec["width"] = width
+    spec["autosize"] = {"type": "pad"}
+    config = {key: (dict(value) if isinstance(value, dict) else value) for key, value in PRINT_CONFIG.items()}
+    for key, value in spec.get("config", {}).items():
+        config[key] = config.get(key, {}) | value if isinstance(value, dict) else value
+    spec["config"] = config
+    return spec
+
+
+PAGE_WIDTH = 690  # px: an A4 page's text; a wider chart has its legends stacked, then is scaled to fit
+
+
+def fit(chart: alt.TopLevelMixin) -> tuple[dict, str]:
+    """The chart's spec for the page and its SVG. A chart whose legends side by side are wider than the
+    page (several groups compared, each with its own legend) gets its legend entries stacked instead."""
+    import vl_convert as vlc
+
+    spec = chart_spec(chart)
+    svg = vlc.vegalite_to_svg(spec, vl_version=vegalite_version())
+    if svg_size(svg)[0] > PAGE_WIDTH:
+        stacked = dict(spec, config=spec["config"] | {"legend": spec["config"].get("legend", {}) |
+                                                      {"direction": "vertical"}})
+        narrower = vlc.vegalite_to_svg(stacked, vl_version=vegalite_version())
+        if svg_size(narrower)[0] < svg_size(svg)[0]:
+            spec, svg = stacked, narrower
+    return spec, svg
+
+
+def svg_size(svg: str) -> tuple[float, float]:
+    match = re.search(r'<svg[^>]*\swidth="([\d.]+)"[^>]*\sheight="([\d.]+)"', svg)
+    return (float(match.group(1)), float(match.group(2))) if match else (0.0, 0.0)
+
+
+def render_svg(chart: alt.TopLevelMixin) -> str:
+    return fit(chart)[1]
+
+
+def render_png(chart: alt.TopLevelMixin, scale: float = 2.0, spec: dict | None = None) -> bytes:
+    import vl_convert as vlc
+
+    return vlc.vegalite_to_png(spec or fit(chart)[0], vl_version=vegalite_version(), scale=scale)
+
+
+def chart_files(chart_map: Mapping[str, alt.TopLevelMixin], fmt: str = "svg",
+                fitted: Mapping[str, tuple[dict, str]] | None = None) -> dict[str, bytes]:
+    """Each chart as a file: {'response.svg': b'<svg ...', ...} (fmt 'svg' or 'png', at twice the
+    page's resolution). fitted: fit() of each chart already worked out."""
+    if fmt not in ("svg", "png"):
+        raise ValueError(f"A chart file is svg or png, not '{fmt}'.")
+    fitted = fitted or {name: fit(chart) for name, chart in chart_map.items()}
+    if fmt == "svg":
+        return {f"{name}.svg": fitted[name][1].encode("utf-8") for name in chart_map}
+    return {f"{name}.png": render_png(chart, spec=fitted[name][0]) for name, chart in chart_map.items()}
+
+
+# --- CSV files ---------------------------------------------------------------------------------
+
+def table_csvs(metrics: MetricTables, overall: MetricTables | None = None) -> dict[str, bytes]:
+    """Each shown metric table as a CSV file (metrics.shown, as for_report fills it). METRICS.md 8's
+    files keep their contract's columns (with a leading `group` column when the patients are
+    compared by a dimension); the other tables keep the shown table's columns. Aggregates only:
+    no table holds a patient id. Text a spreadsheet would run as a formula is neutralised."""
+    shown = metrics.shown
+    split = len(metrics.groups) > 1
+    out: dict[str, bytes] = {}
+    for filename, (table, columns) in CONTRACT_FILES.items():
+        frame = shown[table]
+        out[filename] = _csv((["group"] if split else []) + columns,
+                             frame[(["grp"] if split else []) + columns].itertuples(index=False))
+    contract = {table for table, _ in CONTRACT_FILES.values()}
+    for table, frame in shown.items():
+        if table not in contract:
+            out[f"{table}.csv"] = _frame_csv(frame)
+    if overall is not None and overall is not metrics:
+        for table, frame in overall.shown.items():
+            out[f"all_selected_{table}.csv"] = _frame_csv(frame)
+    return out
+
+
+def _frame_csv(frame: pd.DataFrame) -> bytes:
+    columns = ["group" if c == "grp" else str(c) for c in frame.columns]
+    return _csv(columns, frame.itertuples(index=False))
+
+
+def _csv(columns: list[str], rows: Iterable) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([_cell(v) for v in row])
+    return text.getvalue().encode("utf-8")
+
+
+def _cell(value) -> str:
+    """As the CLI writes cells (dashboard.export.cell_text): rates unrounded, empty where undefined."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return neutralise(str(value))
+
+
+def zip_files(files: Mapping[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+# --- The HTML page -----------------------------------------------------------------------------
+
+def e(text) -> str:
+    """User or data text, escaped for HTML (quotes too: it may sit in an attribute)."""
+    return html.escape(str(text), quote=True)
+
+
+def timing_note(timing: str) -> str:
+    if timing == "pre":
+        return "Scores taken before each infusion: the score at infusion n+1 is the patient's score after n infusions."
+    return "Scores taken after each infusion: the score at infusion n is the patient's score after n infusions."
+
+
+def report_html(dataset, metrics: MetricTables, overall: MetricTables | None = None,
+                cohort_text: Iterable[str] = (), made_at: datetime | None = None, show_references: bool = False) -> str:
+    """The report as one HTML page. dataset: the loaded files (dashboard.ingest.Dataset); metrics: the
+    panels' tables (split by a dimension or not), every table computed; overall: the whole selected
+    cohort's, when split (the tiles); cohort_text: the filters and the compare-by choice in words;
+    made_at: default now. The tables' `shown` is recomputed at the report's minimum cell size."""
+    made_at = made_at or datetime.now().astimezone()
+    m, o = for_report(metrics, overall)
+    chart_map = panel_charts(m, dataset.measures, show_references)
+    svgs = {name: fit(chart)[1] for name, chart in chart_map.items()}
+    return _page(dataset, m, o, list(cohort_text), made_at, chart_map, svgs, show_references,
+                 own=metrics.settings.min_cell > 0)
+
+
+@dataclasses.dataclass
+class ReportFiles:
+    html: bytes
+    charts_zip: bytes  # every chart as SVG and PNG
+    tables_zip: bytes  # every shown metric table as CSV
+    min_cell: int
+    made_at: datetime
+    seconds: float = 0.0
+
+
+def build(dataset, metrics: MetricTables, overall: MetricTables | None = None, cohort_text: Iterable[str] = (),
+          made_at: datetime | None = None, show_references: bool = False) -> ReportFiles:
+    """Everything the app offers for download, each chart drawn once."""
+    import time
+
+    started = time.perf_counter()
+    made_at = made_at or datetime.now().astimezone()
+    m, o = for_report(metrics, overall)
+    chart_map = panel_charts(m, dataset.measures, show_references)
+    fitted = {name: fit(chart) for name, chart in chart_map.items()}
+    svgs = {name: svg for name, (_, svg) in fitted.items()}
+    page = _page(dataset, m, o, list(cohort_text), made_at, chart_map, svgs, show_references,
+                 own=metrics.settings.min_cell > 0)
+    charts_zip = zip_files(chart_files(chart_map, "svg", fitted) | chart_files(chart_map, "png", fitted))
+    tables_zip = zip_files(table_csvs(m, o))
+    return ReportFiles(page.encode("utf-8"), charts_zip, tables_zip, m.settings.min_cell, made_at,
+                       time.perf_counter() - started)
+
+
+def write_report(path: Path, dataset, metrics: MetricTables, overall: MetricTables | None = None,
+                 cohort_text: Iterable[str] = (), made_at: datetime | None = None) -> None:
+    page = report_html(dataset, metrics, overall, cohort_text, made_at)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(page, encoding="utf-8")
+
+
+def _page(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], made_at: datetime,
+          chart_map: Mapping[str, alt.TopLevelMixin], svgs: Mapping[str, str], show_references: bool,
+          own: bool) -> str:
+    """own: the minimum cell size is the dashboard's own setting (else the shared reports' 11)."""
+    k = m.settings.min_cell
+    primary = dataset.measures[m.settings.measure]
+    figures = {name: svgs[name] for name in chart_map}
+    made = made_at.strftime("%Y-%m-%d %H:%M") + (f" ({made_at.strftime('%Z') or made_at.strftime('%z')})"
+                                                  if made_at.tzinfo else "")
+    body = [
+        "<header>",
+        "<h1>Ketamine clinic outcomes</h1>",
+        f'<p class="lead">Report made on <strong>{e(made)}</strong>. Data read as of <strong>{e(m.as_of)}</strong>; '
+        f"primary measure <strong>{e(primary.label)}</strong>. {e(timing_note(m.settings.score_timing))}</p>",
+        f'<p class="privacy">Aggregate numbers only: no patient ids and no rejected values. Counts below {k} '
+        f"are shown as &lt;{k} and every rate computed from them is hidden; a count hidden only so that a "
+        "small one cannot be worked out from the others reads &#8220;hidden&#8221;. "
+        + (f"Minimum cell size {k}, as set (min_cell)." if own
+           else f"Shared reports use a minimum cell size of {SHARED_MIN_CELL} (the dashboard's own was off).")
+        + "</p>",
+        _contents(),
+        "</header>",
+        _tiles_section(o),
+        _data_section(dataset, m, o, cohort_text, own),
+        _response_section(m, figures, show_references),
+        _late_response_section(m, figures),
+        _dropout_section(m, figures, show_references),
+        _durability_section(m, primary, figures, show_references),
+        _trajectories_section(m, dataset.measures, figures),
+        _data_quality_section(dataset),
+        '<footer><p>Made by the ketamine clinic outcomes dashboard. Every number follows its metrics contract '
+        "(METRICS.md); rates are rounded to whole percentages here, and unrounded in the CSV files.</p></footer>",
+    ]
+    title = f"Ketamine clinic outcomes: report of {made_at:%Y-%m-%d}"
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+            f"<title>{e(title)}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n"
+            + "\n".join(body) + "\n</main>\n</body>\n</html>\n")
+
+
+def _contents() -> str:
+    items = [("tiles", "Headline numbers"), ("data", "Data, settings and patients"), *SECTIONS.items()]
+    return ('<nav aria-label="Contents"><p class="contents">Contents: '
+            + " · ".join(f'<a href="#{key}">{e(title)}</a>' for key, title in items) + "</p></nav>")
+
+
+def _figure(name: str, svg: str, caption: str) -> str:
+    """An inline SVG chart, captioned; its numbers are in the table after it (for screen readers and print)."""
+    svg = re.sub(r"^\s*<\?xml[^>]*>\s*", "", svg)
+    svg = svg.replace("<svg ", f'<svg role="img" aria-labelledby="chart-{e(name)}-caption" ', 1)
+    return (f'<figure class="chart" id="chart-{e(name)}">{svg}'
+            f'<figcaption id="chart-{e(name)}-caption">{e(caption)}</figcaption></figure>')
+
+
+def _fig(svgs: Mapping[str, str], name: str, caption: str) -> str:
+    return _figure(name, svgs[name], caption) if name in svgs else ""
+
+
+def _section(key: str, headline: str, *parts: str) -> str:
+    return (f'<section id="{key}" class="panel"><h2>{e(SECTIONS[key])}</h2>'
+            f'<p class="headline">{e(headline)}</p>' + "".join(parts) + "</section>")
+
+
+def _p(text: str, cls: str = "") -> str:
+    attrs = f' class="{cls}"' if cls else ""
+    return f"<p{attrs}>{e(text)}</p>"
+
+
+_NUM = ' class="num"'
+
+
+def _table(frame: pd.DataFrame, columns: dict[str, str], caption: str, rates: tuple[str, ...] = (),
+           intervals: dict[str, tuple[str, str]] | None = None, counts: tuple[str, ...] = (),
+           row_header: str | None = None, numeric: Iterable[str] = ()) -> str:
+    """A table of a shown metric frame, as the app's panels show it: rates as whole percentages,
+    intervals as 'low–high', counts as written ('<11', 'hidden'). row_header: the column whose cells
+    head their row."""
+    shown = frame.copy()
+    for col, (low, high) in (intervals or {}).items():
+        shown[col] = [f"{percent(lo)}–{percent(hi)}" if not pd.isna(lo) else "–"
+                      for lo, hi in zip(shown[low], shown[high])]
+    for col in rates:
+        shown[col] = shown[col].map(percent)
+    for col in counts:
+        shown[col] = shown[col].map(count)
+    row_header = row_header or next(iter(columns))
+    right = set(rates) | set(counts) | set(intervals or {}) | set(numeric)
+    head = "".join(f'<th scope="col"{_NUM if col in right else ""}>{e(label)}</th>' for col, label in columns.items())
+    rows = []
+    for _, row in shown.iterrows():
+        cells = []
+        for col in columns:
+            value = row[col]
+            text = "–" if value is None or (not isinstance(value, str) and pd.isna(value)) else str(value)
+            attrs = _NUM if col in right else ""
+            if col == row_header:
+                cells.append(f'<th scope="row"{attrs}>{e(text)}</th>')
+            else:
+                cells.append(f"<td{attrs}>{e(text)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="table"><table><caption>{e(caption)}</caption><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(rows)}</tbody></table></div>")
+
+
+def _tables_by_group(m: MetricTables, frame: pd.DataFrame, columns: dict[str, str], caption: str, **options) -> str:
+    """One table per group when the patients are compared by a dimension (narrow enough for a page),
+    else one table."""
+    if len(m.groups) <= 1:
+        return _table(frame, columns, caption, **options)
+    title = m.summary.attrs.get("group_title", "Group")
+    return "".join(_table(frame[frame["grp"].astype(str) == str(g)], columns, f"{caption} ({title}: {g})", **options)
+                   for g in m.groups)
+
+
+def _group_column(m: MetricTables) -> dict[str, str]:
+    return {"grp": m.summary.attrs.get("group_title", "Group")} if len(m.groups) > 1 else {}
+
+
+def _row(frame: pd.DataFrame, n: int):
+    rows = frame[frame["n"] == n]
+    return rows.iloc[0] if len(rows) else None
+
+
+def _tiles_section(o: MetricTables) -> str:
+    """The five headline numbers for the whole selected cohort, each with its denominator (app_panels.tiles)."""
+    k = o.settings.min_cell
+    summary = o.shown["summary"].iloc[0]
+    response = o.shown["response"]
+    durability = o.shown["durability"].iloc[0]
+    tiles = [(TILE_LABELS[0], count(summary.patients_started, k),
+              f"{count(summary.in_progress, k)} still in their series"),
+             (TILE_LABELS[1], percent(summary.completion_rate),
+              f"{count(summary.completed, k)} of {count(summary.ended, k)} whose series ended")]
+    for label, n in ((TILE_LABELS[2], 2), (TILE_LABELS[3], 6)):
+        row = _row(response, n)
+        if row is None:
+            tiles.append((label, "–", f"no patient's series plans {n} infusions"))
+        else:
+            tiles.append((label, percent(row.rate),
+                          f"of {count(row.assessed, k)} assessed · intention to treat {percent(row.cumulative_rate)} "
+                          f"of {count(row.evaluable, k)}"))
+    tiles.append((TILE_LABELS[4], percent(durability.durability_rate),
+                  f"of {count(durability.followed_up, k)} followed up · {percent(durability.conservative_rate)} "
+                  "if a booster first counts as lost"))
+    items = "".join(f'<li class="tile"><span class="label">{e(label)}</span><span class="value">{e(value)}</span>'
+                    f'<span class="note">{e(note)}</span></li>' for label, value, note in tiles)
+    return (f'<section id="tiles"><h2>Headline numbers</h2><ul class="tiles">{items}</ul>'
+            + _p("All the selected patients. Response after n infusions counts the patients with a score then; "
+                 "intention to treat counts every patient with a usable baseline, one who stopped as not responding.",
+                 "note") + "</section>")
+
+
+def _data_section(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], own: bool) -> str:
+    k = m.settings.min_cell
+    files = pd.DataFrame([{"name": f.name, "read_as": f.describe() + "".join(f"; {n}" for n in f.notes),
+                           "rows_read": f.rows_read, "rows_used": f.rows_used, "rows_rejected": f.rows_rejected}
+                          for f in dataset.files])
+    parts = [_p(f"{len(dataset.files)} file{'s' * (len(dataset.files) != 1)} read: {dataset.rows_read:,} rows, "
+                f"{dataset.rows_used:,} used, {dataset.rows_rejected:,} rejected whole."
+                + (f" {o.left_out_after_as_of:,} visits are dated after the as-of date and left out of every number."
+                   if o.left_out_after_as_of else "")),
+             _table(files, {"name": "File", "read_as": "Read as", "rows_read": "Rows read", "rows_used": "Used",
+                            "rows_rejected": "Rejected"}, "Files in use",
+                    counts=("rows_read", "rows_used", "rows_rejected"))]
+    s = m.settings
+    in_force = s.to_dict() | {
+        "as_of": f"{m.as_of}" + ("" if s.as_of else " (the latest visit)"),
+        "min_baseline": f"{s.min_baseline:g}" if s.min_baseline is not None else "the measure's own",
+        "measure": f"{dataset.measures[s.measure].label} ({s.measure})",
+        "response_reduction": percent(s.response_reduction),
+        "min_cell": f"{k}" + ("" if own else f" (shared reports: {SHARED_MIN_CELL}; the dashboard's own was off)"),
+    }
+    settings = pd.DataFrame([{"setting": SETTING_NAMES.get(key, key), "value": str(value), "name": key}
+                             for key, value in in_force.items()])
+    parts.append(_table(settings, {"setting": "Setting", "value": "Value", "name": "Name in exports"},
+                        "Settings in force"))
+    cohort = [line for line in cohort_text if line]
+    parts.append("<h3>Patients</h3>")
+    if cohort:
+        parts.append("<ul>" + "".join(f"<li>{e(line)}</li>" for line in cohort) + "</ul>")
+    else:
+        parts.append(_p("Every patient in the data: no filter, no comparison."))
+    if len(m.groups) > 1:
+        sizes = ", ".join(f"{g}: {count(n, k)}" for g, n in zip(m.shown["summary"]["grp"],
+                                                                 m.shown["summary"]["patients_started"]))
+        parts.append(_p(f"Compared by {_group_column(m)['grp']}: patients started {sizes}. The headline numbers "
+                        "count all the selected patients."))
+    return '<section id="data"><h2>Data, settings and patients</h2>' + "".join(parts) + "</section>"
+
+
+def _response_section(m: MetricTables, figures, show_references: bool) -> str:
+    s = m.settings
+    shown = m.shown["response"]
+    # Two tables rather than the app's one, so that each fits the width of a page.
+    assessed = _tables_by_group(m, shown, {
+        "n": "Infusions", "assessed": "Assessed", "responders": "Responders", "rate": "Response",
+        "interval": "95% interval", "remitters": "Remitters", "remission_rate": "Remission"},
+        "Response and remission among the patients assessed after each infusion",
+        rates=("rate", "remission_rate"), intervals={"interval": ("rate_low", "rate_high")},
+        counts=("assessed", "responders", "remitters"), numeric=("n",))
+    itt = _tables_by_group(m, shown, {
+        "n": "Infusions", "evaluable": "Evaluable (ITT)", "cumulative_responders": "Responded so far (ITT)",
+        "cumulative_rate": "Response (ITT)"}, "Response by intention to treat (ITT)",
+        rates=("cumulative_rate",), counts=("evaluable", "cumulative_responders"), numeric=("n",))
+    parts = [_p(f"{timing_note(s.score_timing)} Response: a fall of at least {percent(s.response_reduction)} from "
+                "baseline.", "note"),
+             _fig(figures, "response", "Response, remission and intention-to-treat response after each infusion; "
+                                       "the numbers are in the tables below."),
+             assessed, itt,
+             _p("Response counts the patients with a score after that infusion. Intention to treat (ITT) counts every "
+                "patient with a usable baseline: one who stopped counts as not responding, unless they had already "
+                "responded.", "note")]
+    if show_references:
+        parts.append(_p(f"Grey diamonds: published figures ({NOT_YOUR_DATA}; other protocols, scales and "
+                        "definitions).", "note"))
+        parts.append(_references_table([*RESPONSE, RESPONSE_AFTER_INDUCTION]))
+    return _section("response", headlines.response(shown, s.planned, s.min_cell), *parts)
+
+
+def _references_table(references: list[Reference]) -> str:
+    frame = pd.DataFrame([{"source": r.citation, "figure": r.what, "value": r.value, "population": r.population}
+                          for r in references])
+    return _table(frame, {"source": "Source", "figure": "Figure", "value": "Published value",
+                          "population": "Population, scale, definition"}, f"Published figures ({NOT_YOUR_DATA})")
+
+
+def _late_response_section(m: MetricTables, figures) -> str:
+    shown = m.shown["late_response"]
+    table = _tables_by_group(m, shown, {
+        "n": "Not responding after", "non_responders": "Not responding", "late_responders": "Responded later",
+        "no_later_assessment": "No later score", "scored_again": "Scored again later",
+        "late_response_rate": "Responded later (share)"}, "Later response, by infusion count",
+        rates=("late_response_rate",),
+        counts=("non_responders", "late_responders", "no_later_assessment", "scored_again"), numeric=("n",))
+    return _section("late_response", headlines.late_response(shown, m.settings.min_cell),
+                    _p("For each infusion count: the patients not responding then, and how many of them responded "
+                       "after a later infusion of their series. Patients with no later score are left out of the share "
+                       "and counted in the table.", "note"),
+                    _fig(figures, "late_response", "Share responding later, by the infusion count at which they were "
+                                                   "not yet responding; the numbers are in the table below."),
+                    table)
+
+
+def _dropout_section(m: MetricTables, figures, show_references: bool) -> str:
+    k = m.settings.min_cell
+    dropout = m.shown["dropout"]
+    lines = []
+    for row in m.shown["summary"].itertuples():
+        prefix = f"{row.grp}: " if len(m.groups) > 1 else ""
+        lines.append(_p(f"{prefix}{count(row.completed, k)} completed the series, {count(row.dropped, k)} stopped "
+                        f"early (completion {percent(row.completion_rate)}), {count(row.in_progress, k)} still in "
+                        "their series."))
+    if show_references:
+        lines.append(_p(f"Published figure ({NOT_YOUR_DATA}): {COMPLETION[1]} ({COMPLETION[0]}, {COMPLETION[2]}).",
+                        "note"))
+    stopped = m.shown["stopped_by_status"]
+    status = stopped.assign(
+        status=stopped["response_at_last"].map(charts.STOPPED_AS).fillna(stopped["response_at_last"]))
+    reasons = m.shown["stop_reasons"]
+    raw_reasons = m.stop_reasons()
+    parts = [*lines,
+             _fig(figures, "dropout_points", "Patients who stopped after each infusion, by their response status "
+                                             "then; the numbers are in the table below."),
+             _tables_by_group(m, status, {"n": "Stopped after infusion", "status": "When they stopped they were",
+                                                "patients": "Patients"},
+                    "Patients who stopped, by infusion and response status", counts=("patients",), numeric=("n",)),
+             _fig(figures, "retention", "Kaplan-Meier share of series reaching each infusion; the numbers are in the "
+                                        "table below."),
+             _fig(figures, "in_progress", "Patients still in their series, by infusions so far; the numbers are in "
+                                          "the table below."),
+             _tables_by_group(m, dropout, {
+                 "n": "Infusion", "dropped_after": "Stopped after it", "completed_at": "Completed at it",
+                 "in_progress_at": "Still in series at it", "retained": "Reach this infusion (Kaplan-Meier)"},
+                 "Dropout and retention by infusion", rates=("retained",),
+                 counts=("dropped_after", "completed_at", "in_progress_at"), numeric=("n",))]
+    if (raw_reasons["reason"] != "(not recorded)").any():
+        order = raw_reasons.sort_values(["grp", "patients"], ascending=[True, False]).index
+        parts.append(_table(reasons.loc[order], _group_column(m) | {"reason": "Reason", "patients": "Patients"},
+                            "Reasons given for stopping", counts=("patients",)))
+    else:
+        parts.append(_p("The data has no discontinuation reasons.", "note"))
+    return _section("dropout", headlines.dropout(m.shown["summary"], dropout, k), *parts)
+
+
+def _durability_section(m: MetricTables, primary: Measure, figures, show_references: bool) -> str:
+    s = m.settings
+    shown = m.shown["durability"]
+    parts = [_p(f"Responders whose series has ended, re-assessed nearest {s.follow_up_days} days after their last "
+                f"infusion (within {s.follow_up_window[0]}–{s.follow_up_window[1]} days).", "note"),
+             _fig(figures, "durability", "Where responders stand one month after their series; the numbers are in "
+                                         "the table below.")]
+    for row in shown.itertuples():
+        prefix = f"{row.grp}: " if len(m.groups) > 1 else ""
+        parts.append(_p(f"{prefix}Still responding at one month: {percent(row.durability_rate)} (95% interval "
+                        f"{percent(row.rate_low)} to {percent(row.rate_high)}); {percent(row.conservative_rate)} if a "
+                        "booster before the follow-up counts as lost."))
+    parts.append(_fig(figures, "durability_rates", "Durability rates with their 95% interval."))
+    if show_references:
+        ref = DURABILITY_FOUR_WEEKS
+        parts.append(_p(f"Dashed grey line, {NOT_YOUR_DATA}: {ref.what}, {ref.value} ({ref.citation}; "
+                        f"{ref.population}).", "note"))
+    parts.append(_table(shown, _group_column(m) | {
+        "eligible": "Responders whose series ended", "durable": "Still responding", "lost": "Response lost",
+        "booster_first": "Booster before follow-up", "no_follow_up": "No follow-up", "pending": "Not due yet"},
+        "Responders one month after their series",
+        counts=("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending"),
+        row_header="grp" if len(m.groups) > 1 else "eligible"))
+    traj = m.shown["trajectories"]
+    means = traj[traj["measure"] == primary.name] if len(traj) else traj
+    if len(means):
+        points = charts.milestone_rows(means)
+        points = points.assign(mean=[f"{v:.1f}" if not pd.isna(v) else "–" for v in pd.to_numeric(points["mean"])])
+        parts.append(_fig(figures, "milestones", f"Mean {primary.label} at baseline, at the end of the series and "
+                                                 "at one month; the numbers are in the table below."))
+        parts.append(_table(points, _group_column(m) | {"point": f"Mean {primary.label}", "mean": "Mean",
+                                                        "patients": "Patients"},
+                            f"Mean {primary.label} at three points", counts=("patients",), numeric=("mean",)))
+    return _section("durability", headlines.durability(shown, s.min_cell), *parts)
+
+
+def _trajectories_section(m: MetricTables, measures: Mapping[str, Measure], figures) -> str:
+    traj = m.shown["trajectories"]
+    primary = measures[m.settings.measure]
+    present = [name for name in measures if len(traj) and name in set(traj["measure"])]
+    parts = [_p("Mean score at baseline, after each infusion and at the one-month follow-up, with its 95% interval "
+                "(shaded), over the patients who have that score.", "note")]
+    for name in present:
+        measure = measures[name]
+        frame = traj[traj["measure"] == name]
+        when = ["Baseline" if kind == "baseline" else ("1 month" if kind == "follow_up" else f"After {int(n)}")
+                for kind, n in zip(frame["kind"], frame["n"])]
+        table = frame.assign(
+            when=when,
+            mean=[f"{v:.1f}" if not pd.isna(v) else "–" for v in pd.to_numeric(frame["mean"], errors="coerce")],
+            interval=[f"{lo:.1f}–{hi:.1f}" if not (pd.isna(lo) or pd.isna(hi)) else "–"
+                      for lo, hi in zip(pd.to_numeric(frame["mean_low"], errors="coerce"),
+                                        pd.to_numeric(frame["mean_high"], errors="coerce"))])
+        better = "lower" if measure.lower_is_better else "higher"
+        title = (f"{measure.label}" + (f" ({measure.domain})" if measure.domain else "")
+                 + f" · range {measure.low:g}–{measure.high:g}, {better} is better")
+        parts.append(f'<div class="measure"><h3>{e(title)}</h3>')
+        parts.append(_fig(figures, f"trajectory_{name}", f"Mean {measure.label} over the series, with its 95% "
+                                                        "interval; the numbers are in the table below."))
+        parts.append(_tables_by_group(m, table, {"when": "When", "mean": "Mean", "interval": "95% interval",
+                                                       "patients": "Patients"},
+                            f"Mean {measure.label} over the series", counts=("patients",),
+                            numeric=("mean", "interval")))
+        parts.append("</div>")
+    if not present:
+        parts.append(_p("No scores to show yet."))
+    primary_traj = traj[traj["measure"] == primary.name] if len(traj) else traj
+    return _section("trajectories", headlines.trajectory(primary_traj, primary.label), *parts)
+
+
+def rejections_by_reason(rejections: pd.DataFrame) -> pd.DataFrame:
+    """How many rows or values were rejected for each reason: counts only, never the values or lines."""
+    reasons = (rejections["reason"].astype(str).str.replace(r" line \d+$", "", regex=True)
+               .str.replace(r"^exact repeat of .*", "exact repeat of an earlier row", regex=True))
+    summary = reasons.to_frame("reason").groupby("reason", as_index=False).size().rename(columns={"size": "count"})
+    return summary.sort_values(["count", "reason"], ascending=[False, True]).reset_index(drop=True)
+
+
+def _data_quality_section(dataset) -> str:
+    rejections = dataset.rejections()
+    headline = headlines.data_quality(dataset.rows_read, dataset.rows_used, dataset.rows_rejected, len(rejections))
+    if rejections.empty:
+        return _section("data_quality", headline, _p("Every row and value was used: nothing was rejected."))
+    return _section("data_quality", headline,
+                    _p("Nothing is dropped silently: the dashboard lists each rejected row or value with its file, "
+                       "line and reason. This report gives only the number for each reason (no values, no patient "
+                       "ids).", "note"),
+                    _table(rejections_by_reason(rejections), {"reason": "Reason", "count": "Rows or values"},
+                           "Rejections by reason", counts=("count",)))
+
+
+STYLE = """
+:root { color-scheme: light; }
+html { font-family: "Liberation Sans", Arial, Helvetica, sans-serif; font-size: 12pt; line-height: 1.45;
+       color: #111; background: #fff; }
+body { margin: 0; }
+main { max-width: 190mm; margin: 0 auto; padding: 1.5rem 1rem 3rem; }
+h1 { font-size: 22pt; margin: 0 0 .4rem; }
+h2 { font-size: 17pt; margin: 1.6rem 0 .5rem; padding-top: .4rem; border-top: 2px solid #111; }
+h3 { font-size: 13.5pt; margin: 1.2rem 0 .3rem; }
+p { margin: .45rem 0; }
+a { color: #0645ad; }
+.lead { font-size: 12.5pt; }
+.headline { font-size: 13.5pt; font-weight: bold; margin: .6rem 0; }
+.note, .privacy, figcaption, caption { color: #333; }
+.privacy { border-left: 4px solid #555; padding: .2rem .6rem; background: #f3f3f3; }
+.contents { font-size: 12pt; }
+.tiles { list-style: none; padding: 0; margin: .6rem 0; display: grid;
+         grid-template-columns: repeat(auto-fit, minmax(32mm, 1fr)); gap: 3mm; }
+.tile { border: 1px solid #555; border-radius: 4px; padding: 2.5mm 3mm; display: flex; flex-direction: column;
+        break-inside: avoid; }
+.tile .label { font-weight: bold; }
+.tile .value { font-size: 22pt; font-weight: bold; line-height: 1.2; margin: .2rem 0; }
+.tile .note { font-size: 12pt; color: #333; }
+figure.chart { margin: 1rem 0; break-inside: avoid; page-break-inside: avoid; }
+figure.chart svg { display: block; max-width: 100%; height: auto; }
+figcaption { font-size: 12pt; margin-top: .2rem; }
+.table { overflow-x: auto; margin: .6rem 0 1rem; }
+table { border-collapse: collapse; font-size: 12pt; }
+caption { text-align: left; font-weight: bold; padding: .2rem 0; }
+th, td { border: 1px solid #767676; padding: .2rem .4rem; vertical-align: top; text-align: left; }
+thead th { background: #e8e8e8; font-weight: bold; vertical-align: bottom; }
+tbody th { font-weight: normal; }
+.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num, tbody th.num { white-space: nowrap; }
+footer { margin-top: 2rem; border-top: 1px solid #767676; color: #333; }
+@page { size: A4; margin: 14mm 13mm; }
+@media print {
+  html { font-size: 12pt; }
+  main { max-width: none; padding: 0; }
+  nav { display: none; }
+  a { color: inherit; text-decoration: none; }
+  section.panel { break-before: page; page-break-before: always; }
+  h2 { border-top: none; margin-top: 0; }
+  h2, h3, .headline { break-after: avoid; page-break-after: avoid; }
+  table, figure, .tile, tr { break-inside: avoid; page-break-inside: avoid; }
+  thead { display: table-header-group; }
+  .table { overflow: visible; }
+}
+"""
