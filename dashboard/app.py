@@ -13,7 +13,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script by streamlit
 
-from dashboard import app_intake, app_methods, app_panels, app_present, app_sidebar  # noqa: E402
+from dashboard import app_intake, app_methods, app_panels, app_present, app_report, app_sidebar  # noqa: E402
 from dashboard.app_data import loaded  # noqa: E402
 from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
@@ -119,6 +119,16 @@ def main() -> None:
             with tab:
                 draw()
     if not presenting:
+        with st.expander("Report and downloads"):
+            def complete():  # every table, for the report (the tabs computed only what they show)
+                if cohort.split_by:
+                    return (app_panels.with_group_title(engine.compute(settings, cohort), compared_by),
+                            engine.compute(settings, whole))
+                return engine.compute(settings, whole), None
+
+            app_report.downloads(dataset, metrics, overall if cohort.split_by else None,
+                                 [app_sidebar.cohort_note(cohort), f"Compared by {compared_by}" if cohort.split_by else ""],
+                                 complete=complete, show_references=show_references)
         with st.expander("How these numbers are computed"):
             app_methods.methods(overall, app_panels.timing_note(settings.score_timing))
 

@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard.formatting import csv_bytes, plain
 from dashboard.ingest import Dataset, Mapping
+from dashboard.report import rejections_by_reason
 from dashboard.ingest.reading import decode, sniff_delimiter
 from dashboard.ingest.columns import CANONICAL_ALIASES
 from dashboard.measures import Measure, measure_for_header, normalise_header
@@ -56,12 +57,9 @@ def data_quality(dataset: Dataset, rows_listed: bool = True) -> None:
                 f"whole, and {_plural(values, 'single value')} left out of rows that were kept.")
     st.caption("Nothing is dropped silently: each rejected row or value is listed with its file, line and reason. "
                "Line numbers count the header as line 1, as a spreadsheet does.")
-    by_reason = rejections.assign(reason=rejections["reason"].str.replace(r" line \d+$", "", regex=True)
-                                  .str.replace(r"^exact repeat of .*", "exact repeat of an earlier row", regex=True))
-    summary = by_reason.groupby("reason", as_index=False).size().rename(columns={"size": "count"})
     left, right = st.columns([2, 1])
-    left.dataframe(summary.sort_values(["count", "reason"], ascending=[False, True])
-                   .rename(columns={"reason": "Reason", "count": "Rows or values"}), hide_index=True)
+    left.dataframe(rejections_by_reason(rejections).rename(columns={"reason": "Reason", "count": "Rows or values"}),
+                   hide_index=True)
     if not rows_listed:
         return
     right.download_button("Download the full list (CSV)", rejections_csv(rejections), "rejections.csv", "text/csv",

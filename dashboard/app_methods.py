@@ -7,22 +7,9 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.formatting import percent
+from dashboard.labels import SETTING_NAMES
 from dashboard.metrics import MetricTables
 
-SETTING_NAMES = {
-    "measure": "Primary measure",
-    "min_baseline": "Minimum baseline score",
-    "response_reduction": "Response: a fall from baseline of at least",
-    "score_timing": "Scores taken (pre: before, post: after each infusion)",
-    "planned": "Planned infusions in a series",
-    "series_gap_days": "A gap of more than this many days ends a series",
-    "baseline_window_days": "Baseline window (days before the first infusion)",
-    "end_of_series_days": "End-of-series score within (days after the last infusion)",
-    "as_of": "Data read as of",
-    "follow_up_days": "One-month follow-up at (days after the last infusion)",
-    "follow_up_window": "Follow-up window (days)",
-    "min_cell": "Counts below this are hidden (0: off)",
-}
 
 
 def methods(m: MetricTables, timing_note: str) -> None:

@@ -4,6 +4,7 @@ comes from MetricTables (dashboard.metrics), and small counts are suppressed bef
 from __future__ import annotations
 
 import functools
+import re
 
 import altair as alt
 import pandas as pd
@@ -12,19 +13,17 @@ import streamlit as st
 from dashboard import charts, headlines
 from dashboard.formatting import percent
 from dashboard.formatting import count, csv_bytes, plain
+from dashboard import labels
+from dashboard.labels import TILE_LABELS
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
 
-TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
-               "Durable at one month")
 
 
 def timing_note(timing: str) -> str:
-    if timing == "pre":
-        return ("Scores taken **before** each infusion: the score at infusion n+1 is the patient's score after "
-                "n infusions.")
-    return "Scores taken **after** each infusion: the score at infusion n is the patient's score after n infusions."
+    """labels.timing_note with 'before' or 'after' in bold."""
+    return re.sub(r"(before|after) each", r"**\1** each", labels.timing_note(timing), count=1)
 
 
 def draw(where, chart: alt.TopLevelMixin) -> None:
@@ -285,11 +284,6 @@ def _means_table(rows: pd.DataFrame) -> pd.DataFrame:
         interval=[f"{one(lo)}–{one(hi)}" if not pd.isna(lo) else "–" for lo, hi in zip(rows["mean_low"], rows["mean_high"])])
 
 
-def control_titles(planned: int) -> dict[str, str]:
-    return {"response": f"Response after {planned} infusions", "completion": "Completed series",
-            "durability": "Durable at one month"}
-
-
 def over_time_panel(m: MetricTables, compared: bool = False) -> None:
     """p-charts by month of series start, for the whole selected cohort (m has one group)."""
     st.subheader("Are we getting better?")
@@ -302,7 +296,7 @@ def over_time_panel(m: MetricTables, compared: bool = False) -> None:
         st.caption("These charts count all the selected patients, not each compared group.")
     monthly = m.shown["monthly"]
     denominators = {"response": "assessed then", "completion": "series ended", "durability": "followed up"}
-    for chart, title in control_titles(m.settings.planned).items():
+    for chart, title in labels.control_titles(m.settings.planned).items():
         points = monthly[monthly["chart"] == chart]
         st.markdown(f"**{plain(headlines.control_chart(points, title))}**")
         draw(st, charts.control_chart(points, title, k))

@@ -416,7 +416,9 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int) -> alt.LayerC
     or below its limits is a red triangle; a month too small to judge (below min_cell, or with no
     patients) is greyed out and has no point."""
     data = _numeric(points, ["rate", "centre", "lcl", "ucl"])
-    data["label"] = pd.to_datetime(data["month"]).dt.strftime("%b %Y")
+    months = pd.to_datetime(data["month"])
+    data["label"] = months.dt.strftime("%b %Y")
+    data["month"] = months.dt.strftime("%Y-%m-%d")  # plain text: a suppressed frame holds Python objects
     order = data["label"].tolist()
     data["patients_text"] = [_count_text(v) for v in points["patients"]]
     data["events_text"] = [_count_text(v) for v in points["events"]]

@@ -28,6 +28,7 @@ import pandas as pd
 
 from dashboard import charts, headlines
 from dashboard.formatting import count, neutralise, percent
+from dashboard.labels import SETTING_NAMES, TILE_LABELS, control_titles, timing_note
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
@@ -36,28 +37,10 @@ from dashboard.suppression import shown_metrics
 
 SHARED_MIN_CELL = 11  # METRICS.md 7: the minimum cell size of shared reports
 
-# As the app labels them (app_panels.TILE_LABELS, app_methods.SETTING_NAMES; tests/test_report.py
-# checks they agree). Kept here because those modules import Streamlit.
-TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
-               "Durable at one month")
-SETTING_NAMES = {
-    "measure": "Primary measure",
-    "min_baseline": "Minimum baseline score",
-    "response_reduction": "Response: a fall from baseline of at least",
-    "score_timing": "Scores taken (pre: before, post: after each infusion)",
-    "planned": "Planned infusions in a series",
-    "series_gap_days": "A gap of more than this many days ends a series",
-    "baseline_window_days": "Baseline window (days before the first infusion)",
-    "end_of_series_days": "End-of-series score within (days after the last infusion)",
-    "as_of": "Data read as of",
-    "follow_up_days": "One-month follow-up at (days after the last infusion)",
-    "follow_up_window": "Follow-up window (days)",
-    "min_cell": "Counts below this are hidden (0: off)",
-}
 # Section id -> heading, in the order of the app's tabs.
 SECTIONS = {"response": "Response by infusion count", "late_response": "Keep going?", "dropout": "Dropout points",
             "durability": "Durability at one month", "trajectories": "Symptom trajectories",
-            "data_quality": "Data quality"}
+            "over_time": "Are we getting better?", "data_quality": "Data quality"}
 # Chart name -> its section (trajectory_<measure> charts go to "trajectories").
 CHART_SECTION = {"response": "response", "late_response": "late_response", "dropout_points": "dropout",
                  "retention": "dropout", "in_progress": "dropout", "durability": "durability",
@@ -132,11 +115,12 @@ def missing_tables(metrics: MetricTables) -> list[str]:
 
 # --- Charts --------------------------------------------------------------------------------------
 
-def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_references: bool = False
-                 ) -> dict[str, alt.TopLevelMixin]:
+def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_references: bool = False,
+                 overall: MetricTables | None = None) -> dict[str, alt.TopLevelMixin]:
     """Every chart of every panel, built from m.shown as dashboard.app_panels builds them, by name:
     response, late_response, dropout_points, retention, in_progress, durability, durability_rates,
-    milestones, then trajectory_<measure> for each measure in the data."""
+    milestones, then trajectory_<measure> for each measure in the data, and control_<chart> for the
+    p-charts by month (of `overall`, the whole selected cohort, when m is split)."""
     shown = m.shown
     stopped = shown["stopped_by_status"].copy()
     stopped.attrs = dict(m.dropout_detail.attrs)
@@ -160,10 +144,17 @@ def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_referenc
         frame = traj[traj["measure"] == name] if len(traj) else traj
         if len(frame):
             out[f"trajectory_{name}"] = charts.trajectory(frame, measure.lower_is_better, (measure.low, measure.high))
+    monthly = (overall or m).shown.get("monthly")
+    if monthly is not None and len(monthly):
+        for chart, title in control_titles(m.settings.planned).items():
+            out[f"control_{chart}"] = charts.control_chart(monthly[monthly["chart"] == chart], title,
+                                                           m.settings.min_cell)
     return out
 
 
 def _section_of(chart_name: str) -> str:
+    if chart_name.startswith("control_"):
+        return "over_time"
     return "trajectories" if chart_name.startswith("trajectory_") else CHART_SECTION[chart_name]
 
 
@@ -298,10 +289,6 @@ def e(text) -> str:
     return html.escape(str(text), quote=True)
 
 
-def timing_note(timing: str) -> str:
-    if timing == "pre":
-        return "Scores taken before each infusion: the score at infusion n+1 is the patient's score after n infusions."
-    return "Scores taken after each infusion: the score at infusion n is the patient's score after n infusions."
 
 
 def report_html(dataset, metrics: MetricTables, overall: MetricTables | None = None,
@@ -312,7 +299,7 @@ def report_html(dataset, metrics: MetricTables, overall: MetricTables | None = N
     made_at: default now. The tables' `shown` is recomputed at the report's minimum cell size."""
     made_at = made_at or datetime.now().astimezone()
     m, o = for_report(metrics, overall)
-    chart_map = panel_charts(m, dataset.measures, show_references)
+    chart_map = panel_charts(m, dataset.measures, show_references, o)
     svgs = {name: fit(chart)[1] for name, chart in chart_map.items()}
     return _page(dataset, m, o, list(cohort_text), made_at, chart_map, svgs, show_references,
                  own=metrics.settings.min_cell > 0)
@@ -336,7 +323,7 @@ def build(dataset, metrics: MetricTables, overall: MetricTables | None = None, c
     started = time.perf_counter()
     made_at = made_at or datetime.now().astimezone()
     m, o = for_report(metrics, overall)
-    chart_map = panel_charts(m, dataset.measures, show_references)
+    chart_map = panel_charts(m, dataset.measures, show_references, o)
     fitted = {name: fit(chart) for name, chart in chart_map.items()}
     svgs = {name: svg for name, (_, svg) in fitted.items()}
     page = _page(dataset, m, o, list(cohort_text), made_at, chart_map, svgs, show_references,
@@ -383,6 +370,7 @@ def _page(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], mad
         _dropout_section(m, figures, show_references),
         _durability_section(m, primary, figures, show_references),
         _trajectories_section(m, dataset.measures, figures),
+        _over_time_section(o, figures, split=o is not m),
         _data_quality_section(dataset),
         '<footer><p>Made by the ketamine clinic outcomes dashboard. Every number follows its metrics contract '
         "(METRICS.md); rates are rounded to whole percentages here, and unrounded in the CSV files.</p></footer>",
@@ -706,6 +694,32 @@ def _trajectories_section(m: MetricTables, measures: Mapping[str, Measure], figu
         parts.append(_p("No scores to show yet."))
     primary_traj = traj[traj["measure"] == primary.name] if len(traj) else traj
     return _section("trajectories", headlines.trajectory(primary_traj, primary.label), *parts)
+
+
+def _over_time_section(o: MetricTables, figures, split: bool) -> str:
+    monthly = o.shown.get("monthly")
+    if monthly is None or not len(monthly):
+        return _section("over_time", "No series start to chart by month yet.")
+    parts = [_p("Each month's share for the patients whose series started that month, against the share over every "
+                "month (the centre line) and 3-sigma control limits from the month's own number of patients. A point "
+                "outside its limits is unlikely to be chance alone. Recent months are still filling in."
+                + (" These charts count all the selected patients, not each compared group." if split else ""),
+                "note")]
+    sentences = []
+    for chart, title in control_titles(o.settings.planned).items():
+        points = monthly[monthly["chart"] == chart]
+        sentences.append(headlines.control_chart(points, title))
+        table = points.assign(month=pd.to_datetime(points["month"]).dt.strftime("%b %Y"),
+                              signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))
+        parts.append(f"<h3>{e(title)}</h3>")
+        parts.append(_p(sentences[-1]))
+        parts.append(_fig(figures, f"control_{chart}", f"{title} by month of series start, with 3-sigma limits; the "
+                                                        "numbers are in the table below."))
+        parts.append(_table(table, {"month": "Month", "patients": "Patients", "events": "Of whom", "rate": "Share",
+                                    "lcl": "Lower limit", "ucl": "Upper limit", "signal": "Month is"},
+                            f"{title} by month", rates=("rate", "lcl", "ucl"), counts=("patients", "events"),
+                            row_header="month"))
+    return _section("over_time", sentences[0], *parts)
 
 
 def rejections_by_reason(rejections: pd.DataFrame) -> pd.DataFrame:

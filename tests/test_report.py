@@ -248,8 +248,8 @@ def test_panel_charts_are_valid_vega_lite_and_the_version_is_bundled(six):
 def test_labels_are_the_apps():
     from dashboard import app_methods, app_panels
 
-    assert report.TILE_LABELS == app_panels.TILE_LABELS
-    assert report.SETTING_NAMES == app_methods.SETTING_NAMES
+    assert report.TILE_LABELS is app_panels.TILE_LABELS  # one definition, in dashboard/labels.py
+    assert report.SETTING_NAMES is app_methods.SETTING_NAMES
 
 
 def test_missing_tables_are_a_plain_error():

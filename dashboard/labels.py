@@ -1,0 +1,33 @@
+"""What the app, the report and the exports call things: one place, no Streamlit."""
+
+# The five headline tiles, in order.
+TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
+               "Durable at one month")
+# Every setting of METRICS.md, in words.
+SETTING_NAMES = {
+    "measure": "Primary measure",
+    "min_baseline": "Minimum baseline score",
+    "response_reduction": "Response: a fall from baseline of at least",
+    "score_timing": "Scores taken (pre: before, post: after each infusion)",
+    "planned": "Planned infusions in a series",
+    "series_gap_days": "A gap of more than this many days ends a series",
+    "baseline_window_days": "Baseline window (days before the first infusion)",
+    "end_of_series_days": "End-of-series score within (days after the last infusion)",
+    "as_of": "Data read as of",
+    "follow_up_days": "One-month follow-up at (days after the last infusion)",
+    "follow_up_window": "Follow-up window (days)",
+    "min_cell": "Counts below this are hidden (0: off)",
+}
+
+
+def timing_note(timing: str) -> str:
+    """Score timing in one sentence (METRICS.md 3): it changes every number, so it is said everywhere."""
+    if timing == "pre":
+        return "Scores taken before each infusion: the score at infusion n+1 is the patient's score after n infusions."
+    return "Scores taken after each infusion: the score at infusion n is the patient's score after n infusions."
+
+
+def control_titles(planned: int) -> dict[str, str]:
+    """The p-charts by month of series start (queries/monthly.sql), by their `chart` value."""
+    return {"response": f"Response after {planned} infusions", "completion": "Completed series",
+            "durability": "Durable at one month"}
