@@ -14,7 +14,6 @@ from dashboard import charts, headlines
 from dashboard.formatting import percent
 from dashboard.formatting import count, csv_bytes, plain
 from dashboard import labels
-from dashboard.labels import TILE_LABELS
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
@@ -50,39 +49,10 @@ def _row(frame: pd.DataFrame, n: int) -> pd.Series | None:
 
 def tiles(m: MetricTables) -> None:
     """The five headline numbers for the whole selected cohort (m has one group), each with its denominator."""
-    k = m.settings.min_cell
-    summary = m.shown["summary"].iloc[0]
-    response = m.shown["response"]
-    durability = m.shown["durability"].iloc[0]
-    cols = st.columns(5)
-
-    cols[0].metric(TILE_LABELS[0], count(summary.patients_started, k),
-                   help="Patients with at least one infusion of their initial series in the data.")
-    cols[0].caption(f"{count(summary.in_progress, k)} still in their series")
-
-    cols[1].metric(TILE_LABELS[1], percent(summary.completion_rate),
-                   help="Completed the planned series, of the patients whose series has ended (completed or "
-                        "stopped). Patients still in their series are not counted.")
-    cols[1].caption(f"{count(summary.completed, k)} of {count(summary.ended, k)} whose series ended")
-
-    for col, n in ((cols[2], 2), (cols[3], 6)):
-        label = TILE_LABELS[2] if n == 2 else TILE_LABELS[3]
-        row = _row(response, n)
-        if row is None:
-            col.metric(label, "–", help=f"No patient's series plans {n} infusions.")
-            continue
-        col.metric(label, percent(row.rate),
-                   help=f"Responded after {n} infusions, among the patients with a score then. Intention to treat "
-                        "counts every patient with a usable baseline, and one who stopped as not responding.")
-        col.caption(f"of {count(row.assessed, k)} assessed · intention to treat {percent(row.cumulative_rate)} "
-                    f"of {count(row.evaluable, k)}")
-
-    cols[4].metric(TILE_LABELS[4], percent(durability.durability_rate),
-                   help="Responders at the end of their series, re-assessed about a month later: the share still "
-                        "responding. Patients without a follow-up are not counted.")
-    conservative = ("" if pd.isna(durability.conservative_rate) else
-                    f" · {percent(durability.conservative_rate)} if a booster first counts as lost")
-    cols[4].caption(f"of {count(durability.followed_up, k)} followed up{conservative}")
+    for col, (label, value, note, explained) in zip(st.columns(5), headlines.tiles(m.shown, m.settings.min_cell)):
+        col.metric(label, value, help=explained)
+        if note:
+            col.caption(note)
 
 
 def _table(frame: pd.DataFrame, columns: dict[str, str], rates: tuple[str, ...] = (),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.formatting import count, percent
+from dashboard.labels import TILE_LABELS
 from dashboard.suppression import HIDDEN
 
 
@@ -149,3 +150,36 @@ def data_quality(rows_read: int, rows_used: int, rows_rejected: int, rejections:
 
 def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
+
+
+def tiles(shown: dict[str, pd.DataFrame], min_cell: int) -> list[tuple[str, str, str, str]]:
+    """The five headline numbers for the whole selected cohort, from its shown tables: (label,
+    value, the denominator in words, what it counts) each, for the app's tiles and the report."""
+    k = min_cell
+    summary = shown["summary"].iloc[0]
+    durability = shown["durability"].iloc[0]
+    out = [
+        (TILE_LABELS[0], count(summary["patients_started"], k), f"{count(summary['in_progress'], k)} still in their series",
+         "Patients with at least one infusion of their initial series in the data."),
+        (TILE_LABELS[1], percent(summary["completion_rate"]),
+         f"{count(summary['completed'], k)} of {count(summary['ended'], k)} whose series ended",
+         "Completed the planned series, of the patients whose series has ended (completed or stopped). Patients "
+         "still in their series are not counted."),
+    ]
+    for label, n in ((TILE_LABELS[2], 2), (TILE_LABELS[3], 6)):
+        row = _row(shown["response"], n=n)
+        if row is None:
+            out.append((label, "–", "", f"No patient's series plans {n} infusions."))
+            continue
+        out.append((label, percent(row["rate"]),
+                    f"of {count(row['assessed'], k)} assessed · intention to treat {percent(row['cumulative_rate'])} "
+                    f"of {count(row['evaluable'], k)}",
+                    f"Responded after {n} infusions, among the patients with a score then. Intention to treat counts "
+                    "every patient with a usable baseline, and one who stopped as not responding."))
+    conservative = ("" if _hidden(durability["conservative_rate"]) else
+                    f" · {percent(durability['conservative_rate'])} if a booster first counts as lost")
+    out.append((TILE_LABELS[4], percent(durability["durability_rate"]),
+                f"of {count(durability['followed_up'], k)} followed up{conservative}",
+                "Responders at the end of their series, re-assessed about a month later: the share still responding. "
+                "Patients without a follow-up are not counted."))
+    return out

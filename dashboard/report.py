@@ -28,7 +28,7 @@ import pandas as pd
 
 from dashboard import charts, headlines
 from dashboard.formatting import count, neutralise, percent
-from dashboard.labels import SETTING_NAMES, TILE_LABELS, control_titles, timing_note
+from dashboard.labels import SETTING_NAMES, control_titles, timing_note
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
@@ -467,27 +467,9 @@ def _row(frame: pd.DataFrame, n: int):
 
 def _tiles_section(o: MetricTables) -> str:
     """The five headline numbers for the whole selected cohort, each with its denominator (app_panels.tiles)."""
-    k = o.settings.min_cell
-    summary = o.shown["summary"].iloc[0]
-    response = o.shown["response"]
-    durability = o.shown["durability"].iloc[0]
-    tiles = [(TILE_LABELS[0], count(summary.patients_started, k),
-              f"{count(summary.in_progress, k)} still in their series"),
-             (TILE_LABELS[1], percent(summary.completion_rate),
-              f"{count(summary.completed, k)} of {count(summary.ended, k)} whose series ended")]
-    for label, n in ((TILE_LABELS[2], 2), (TILE_LABELS[3], 6)):
-        row = _row(response, n)
-        if row is None:
-            tiles.append((label, "–", f"no patient's series plans {n} infusions"))
-        else:
-            tiles.append((label, percent(row.rate),
-                          f"of {count(row.assessed, k)} assessed · intention to treat {percent(row.cumulative_rate)} "
-                          f"of {count(row.evaluable, k)}"))
-    tiles.append((TILE_LABELS[4], percent(durability.durability_rate),
-                  f"of {count(durability.followed_up, k)} followed up · {percent(durability.conservative_rate)} "
-                  "if a booster first counts as lost"))
+    tiles = headlines.tiles(o.shown, o.settings.min_cell)
     items = "".join(f'<li class="tile"><span class="label">{e(label)}</span><span class="value">{e(value)}</span>'
-                    f'<span class="note">{e(note)}</span></li>' for label, value, note in tiles)
+                    f'<span class="note">{e(note)}</span></li>' for label, value, note, _ in tiles)
     return (f'<section id="tiles"><h2>Headline numbers</h2><ul class="tiles">{items}</ul>'
             + _p("All the selected patients. Response after n infusions counts the patients with a score then; "
                  "intention to treat counts every patient with a usable baseline, one who stopped as not responding.",
@@ -719,7 +701,8 @@ def _over_time_section(o: MetricTables, figures, split: bool) -> str:
                                     "lcl": "Lower limit", "ucl": "Upper limit", "signal": "Month is"},
                             f"{title} by month", rates=("rate", "lcl", "ucl"), counts=("patients", "events"),
                             row_header="month"))
-    return _section("over_time", sentences[0], *parts)
+    return _section("over_time", "Response, completion and durability by month of series start, against "
+                                 "3-sigma control limits.", *parts)
 
 
 def rejections_by_reason(rejections: pd.DataFrame) -> pd.DataFrame:
