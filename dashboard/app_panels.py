@@ -12,7 +12,7 @@ import streamlit as st
 
 from dashboard import charts, headlines
 from dashboard.formatting import percent
-from dashboard.formatting import count, csv_bytes, plain
+from dashboard.formatting import count, csv_bytes, plain, readable
 from dashboard import labels
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
@@ -59,15 +59,7 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], rates: tuple[str, ...] 
            intervals: dict[str, tuple[str, str]] | None = None, counts: tuple[str, ...] = ()) -> None:
     """A small table of a metric frame: rates as whole percentages, intervals as 'low–high',
     and (when suppressed) counts as text so that '<11' reads as written."""
-    shown = frame.copy()
-    for col, (low, high) in (intervals or {}).items():
-        shown[col] = [f"{percent(lo)}–{percent(hi)}" if not pd.isna(lo) else "–"
-                      for lo, hi in zip(shown[low], shown[high])]
-    for col in rates:
-        shown[col] = shown[col].map(percent)
-    for col in counts:
-        if shown[col].dtype == object:
-            shown[col] = shown[col].map(count)
+    shown = readable(frame, rates, intervals, counts)
     st.dataframe(shown[list(columns)].rename(columns=columns), hide_index=True)
 
 

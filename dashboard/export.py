@@ -6,16 +6,14 @@ A thin wrapper over ingest and metrics, like the app. Imports no Streamlit.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import sys
 from datetime import date
 from pathlib import Path
 
-import pandas as pd
 
 from dashboard import db
-from dashboard.formatting import neutralise
+from dashboard.formatting import csv_text
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.metrics import Engine, MetricTables
@@ -133,19 +131,7 @@ def _timing_note(timing: str) -> str:
 
 def write_csv(path: Path, columns: list[str], rows) -> None:
     """Rates unrounded, empty where undefined; text that Excel would run as a formula is neutralised."""
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([cell_text(v) for v in row])
-
-
-def cell_text(value) -> str:
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return neutralise(str(value))
+    path.write_bytes(csv_text(columns, rows).encode("utf-8"))
 
 
 if __name__ == "__main__":

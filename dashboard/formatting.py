@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 import math
+
+import pandas as pd
 from decimal import ROUND_HALF_UP, Decimal
 
 
@@ -52,12 +54,39 @@ def plain(text) -> str:
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
 
 
-def csv_bytes(frame) -> bytes:
-    """A table as a CSV download (UTF-8), empty for missing values, every cell Excel would run as
-    a formula neutralised."""
+def cell_text(value) -> str:
+    """A cell of a CSV file: rates unrounded, empty where undefined or missing, and text a
+    spreadsheet would run as a formula neutralised."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, float):
+        return repr(value)
+    return neutralise(str(value))
+
+
+def csv_text(columns, rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(frame.columns)
-    for row in frame.itertuples(index=False):
-        writer.writerow(["" if v is None or (isinstance(v, float) and v != v) else neutralise(str(v)) for v in row])
-    return out.getvalue().encode("utf-8")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([cell_text(v) for v in row])
+    return out.getvalue()
+
+
+def csv_bytes(frame) -> bytes:
+    """A table as a CSV download (UTF-8)."""
+    return csv_text(list(frame.columns), frame.itertuples(index=False)).encode("utf-8")
+
+
+def readable(frame, rates=(), intervals=None, counts=()):
+    """A metric frame for reading: rates as whole percentages, intervals as 'low–high', counts as
+    written ('1,234', '<11', 'hidden')."""
+    shown = frame.copy()
+    for col, (low, high) in (intervals or {}).items():
+        shown[col] = [f"{percent(lo)}–{percent(hi)}" if not pd.isna(lo) else "–"
+                      for lo, hi in zip(shown[low], shown[high])]
+    for col in rates:
+        shown[col] = shown[col].map(percent)
+    for col in counts:
+        shown[col] = shown[col].map(count)
+    return shown

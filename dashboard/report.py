@@ -13,7 +13,6 @@ prints to PDF from a browser. All user text (file names, group values, column na
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import html
 import io
@@ -27,7 +26,8 @@ import altair as alt
 import pandas as pd
 
 from dashboard import charts, headlines
-from dashboard.formatting import count, neutralise, percent
+from dashboard.export import FILES
+from dashboard.formatting import count, csv_text, percent, readable
 from dashboard.labels import SETTING_NAMES, control_titles, timing_note
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
@@ -46,17 +46,7 @@ CHART_SECTION = {"response": "response", "late_response": "late_response", "drop
                  "retention": "dropout", "in_progress": "dropout", "durability": "durability",
                  "durability_rates": "durability", "milestones": "durability"}
 # CSV file -> (shown table, columns): METRICS.md 8's files, with their contract's columns.
-CONTRACT_FILES = {
-    "response_by_infusion.csv": ("response", [
-        "n", "assessed", "responders", "rate", "rate_low", "rate_high", "remitters", "remission_rate",
-        "cumulative_responders", "evaluable", "cumulative_rate"]),
-    "late_response.csv": ("late_response", [
-        "n", "non_responders", "late_responders", "no_later_assessment", "late_response_rate"]),
-    "dropout.csv": ("dropout", ["n", "dropped_after", "retained"]),
-    "durability.csv": ("durability", [
-        "eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "durability_rate",
-        "rate_low", "rate_high", "conservative_rate"]),
-}
+CONTRACT_FILES = FILES
 # px: the plotting area's width. An A4 page's text (184 mm) is about 690 px wide; axes and legends
 # add to this, and a chart wider than the page is scaled down to fit it (never cut).
 CHART_WIDTH = 560
@@ -257,21 +247,7 @@ def _frame_csv(frame: pd.DataFrame) -> bytes:
 
 
 def _csv(columns: list[str], rows: Iterable) -> bytes:
-    text = io.StringIO()
-    writer = csv.writer(text)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(v) for v in row])
-    return text.getvalue().encode("utf-8")
-
-
-def _cell(value) -> str:
-    """As the CLI writes cells (dashboard.export.cell_text): rates unrounded, empty where undefined."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, float):
-        return repr(value)
-    return neutralise(str(value))
+    return csv_text(columns, rows).encode("utf-8")
 
 
 def zip_files(files: Mapping[str, bytes]) -> bytes:
@@ -419,14 +395,7 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], caption: str, rates: tu
     """A table of a shown metric frame, as the app's panels show it: rates as whole percentages,
     intervals as 'low–high', counts as written ('<11', 'hidden'). row_header: the column whose cells
     head their row."""
-    shown = frame.copy()
-    for col, (low, high) in (intervals or {}).items():
-        shown[col] = [f"{percent(lo)}–{percent(hi)}" if not pd.isna(lo) else "–"
-                      for lo, hi in zip(shown[low], shown[high])]
-    for col in rates:
-        shown[col] = shown[col].map(percent)
-    for col in counts:
-        shown[col] = shown[col].map(count)
+    shown = readable(frame, rates, intervals, counts)
     row_header = row_header or next(iter(columns))
     right = set(rates) | set(counts) | set(intervals or {}) | set(numeric)
     head = "".join(f'<th scope="col"{_NUM if col in right else ""}>{e(label)}</th>' for col, label in columns.items())
