@@ -76,14 +76,15 @@ def main() -> None:
         overall = engine.compute(settings, whole,
                                  None if wanted is None else TILE_TABLES | OVERALL_TABLES.get(open_tab, set()))
         metrics = app_panels.with_group_title(engine.compute(settings, cohort, wanted), compared_by)
-        views = shown_metrics(metrics, overall)  # the groups add up to the whole: suppressed together
+        # The groups add up to the whole: suppressed together.
+        views = suppressed((data.key, settings, cohort), lambda: shown_metrics(metrics, overall))
         metrics.shown = {name: frame for name, frame in views.items() if not name.startswith("overall.")}
         overall.shown = {name.removeprefix("overall."): frame for name, frame in views.items()
                          if name.startswith("overall.")}
     else:
         overall = metrics = engine.compute(
             settings, whole, None if wanted is None else TILE_TABLES | wanted | OVERALL_TABLES.get(open_tab, set()))
-        metrics.shown = shown_metrics(metrics)
+        metrics.shown = suppressed((data.key, settings, cohort), lambda: shown_metrics(metrics))
     if presenting:
         app_present.header(settings, primary.label, app_sidebar.cohort_note(cohort), compared_by, overall.as_of)
     else:
@@ -131,6 +132,19 @@ def main() -> None:
                                  complete=complete, show_references=show_references)
         with st.expander("How these numbers are computed"):
             app_methods.methods(overall, app_panels.timing_note(settings.score_timing))
+
+
+def suppressed(key, build):
+    """The shown tables for key = (data, settings, patients), kept for the next rerun: with a
+    minimum cell size, suppression solves small linear programs (a few hundred ms), and a tab
+    switch, the usual rerun in presentation mode, changes none of its inputs."""
+    if not key[1].min_cell:  # no suppression: copies of the tables the open tab computed
+        return build()
+    held = st.session_state.get("shown_tables")
+    if held is None or held[0] != key:
+        held = (key, build())
+        st.session_state["shown_tables"] = held
+    return held[1]
 
 
 _started = time.perf_counter()

@@ -155,20 +155,25 @@ def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> set[Cell]
                                           (covered[0] in hidden and cells.values[covered[0]] > 0)):
                     changed |= hide_one_of([rel])
         pinned = _pinned(cells, hidden, unknown, sensitive, min_cell, safe)
-        if pinned is None:
+        if not pinned:
             return hidden
-        if not hide_one_of([rel for rel in cells.relations if pinned in rel]):
+        progress = False
+        for cell in pinned:  # one more hidden cell for each (then every sum is checked again)
+            if hide_one_of([rel for rel in cells.relations if cell in rel]):
+                progress = True
+                continue
             # Its own sums show nothing more: hide from the sums linked to it through hidden cells.
             free = hidden | unknown
             linked = next(c for c in _components([r for r in cells.relations if r.keys() & free], free)
-                          if pinned in c["cells"])
-            if not hide_one_of(linked["rows"]):
-                return hidden  # nothing shown is linked to it: nothing can pin it (not reached)
+                          if cell in c["cells"])
+            progress |= hide_one_of(linked["rows"])
+        if not progress:
+            return hidden  # nothing shown is linked to them: nothing can pin them (not reached)
 
 
 def _pinned(cells: _Cells, hidden: set[Cell], unknown: set[Cell], sensitive: set[Cell], min_cell: int,
-            safe: set[Cell]) -> Cell | None:
-    """A small count whose value follows from the shown counts, or None.
+            safe: set[Cell]) -> list[Cell]:
+    """The small counts whose value follows from the shown counts (at most one per group of linked sums).
 
     What a reader knows: a shown count is fixed, a '<K' count lies in 0..K-1, a 'hidden' one is
     at least K, and a count no table shows is at least 0. Each small count is minimised and
@@ -177,8 +182,9 @@ def _pinned(cells: _Cells, hidden: set[Cell], unknown: set[Cell], sensitive: set
     from scipy.optimize import linprog  # imported here: only suppression with a minimum cell size needs it
 
     free = hidden | unknown
+    pinned: list[Cell] = []
     if not (sensitive & free) - safe:
-        return None
+        return pinned
     for component in _components([rel for rel in cells.relations if rel.keys() & free], free):
         todo = sorted(component["cells"] & sensitive - safe)
         if not todo:
@@ -195,6 +201,19 @@ def _pinned(cells: _Cells, hidden: set[Cell], unknown: set[Cell], sensitive: set
                     b_eq[i] -= coef * cells.values[c]
         bounds = [(0, None) if c in unknown else (0, min_cell - 1) if cells.values[c] < min_cell else (min_cell, None)
                   for c in cols]
+        # A few solutions in random directions first: a cell that differs between any two of them
+        # can't be pinned, which spares most of the per-cell programs below.
+        rng = np.random.default_rng(len(cols))
+        solutions = []
+        for _ in range(3):
+            direction = rng.standard_normal(len(cols))
+            for sign in (1, -1):
+                result = linprog(sign * direction, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+                if result.status == 0:
+                    solutions.append(result.x)
+        if len(solutions) > 1:
+            spread = np.ptp(np.array(solutions), axis=0)
+            safe.update(c for c in todo if spread[local[c]] >= 1 - 1e-6)
         for cell in todo:
             if cell in safe:
                 continue
@@ -206,9 +225,10 @@ def _pinned(cells: _Cells, hidden: set[Cell], unknown: set[Cell], sensitive: set
                 safe.add(cell)
                 continue
             if high.x[local[cell]] - low.x[local[cell]] < 1 - 1e-6:
-                return cell
+                pinned.append(cell)
+                break  # the next cell to hide changes this group's sums: check it again then
             safe.update(c for c in todo if abs(high.x[local[c]] - low.x[local[c]]) >= 1 - 1e-6)
-    return None
+    return pinned
 
 
 def _components(rows: list[dict[Cell, int]], hidden: set[Cell]) -> list[dict]:
@@ -364,10 +384,13 @@ def _keys(frame: pd.DataFrame, keys: list[str]) -> list[tuple]:
 def _apply(name: str, frame: pd.DataFrame, hidden: set[Cell], min_cell: int) -> pd.DataFrame:
     table = _table(name)
     out = frame.astype(object).copy()
-    hid = pd.DataFrame(False, index=frame.index, columns=list(COUNT_COLUMNS.get(table, ())))
+    columns = list(COUNT_COLUMNS.get(table, ()))
+    marks = np.zeros((len(frame), len(columns)), dtype=bool)
+    position = {col: j for j, col in enumerate(columns)}
     for (t, row, col) in hidden:
-        if t == name and col in hid:
-            hid.loc[row, col] = True
+        if t == name and col in position:
+            marks[row, position[col]] = True
+    hid = pd.DataFrame(marks, index=frame.index, columns=columns)
     for rate, sources in RATE_SOURCES.get(table, {}).items():
         if rate not in out:
             continue
