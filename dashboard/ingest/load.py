@@ -25,6 +25,7 @@ CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 """
+_WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
 _SCRATCH = ("broken_lines", "dim_candidates", "parsed_rows", "parsed_cells",
             "type_map", "measure_map", "measure_ranges")
 
@@ -162,10 +163,11 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> str:
     Only our own names (c0, c1...) and numbers are written into that SQL; headers and values
     from the file stay data.
     """
-    for i, header in enumerate(raw.headers):
-        role, name = _column_role(plan, i)
-        con.execute("INSERT INTO input_columns VALUES ($f, $col, $header, $role, $name)",
-                    {"f": file_idx, "col": i, "header": header, "role": role, "name": name})
+    roles = [_column_role(plan, i) for i in range(len(raw.headers))]
+    # One statement for all columns: a file may have thousands.
+    con.execute("INSERT INTO input_columns SELECT $f, unnest($cols), unnest($headers), unnest($roles), unnest($names)",
+                {"f": file_idx, "cols": list(range(len(raw.headers))), "headers": raw.headers,
+                 "roles": [r for r, _ in roles], "names": [n for _, n in roles]})
     if raw.broken_lines:
         con.executemany("INSERT INTO broken_lines VALUES (?, ?, ?, ?)",
                         [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
@@ -246,11 +248,32 @@ def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted
     columns = [i for i, name in plan.dimensions.items() if wanted is None or name in wanted]
     if not columns:
         return
+    rows = f"""SELECT {", ".join(f"r.c{i}" for i in columns)}, k.patient_key,
+            (CASE WHEN p.session_type = 'infusion' AND p.session_date = s.first_infusion THEN 0 ELSE 1 END::BIGINT << 62)
+            + (greatest(0, date_diff('day', DATE '1900-01-01', p.session_date))::BIGINT << 45)
+            + ($f::BIGINT << 37) + r.line AS place
+        FROM {raw.table} r
+        JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
+        JOIN patients k ON k.patient_id = p.patient_id
+        LEFT JOIN (SELECT patient_key, min(session_date) AS first_infusion FROM visits
+                   WHERE session_type = 'infusion' GROUP BY patient_key) s ON s.patient_key = k.patient_key"""
     # Missing values (empty, NA, N/A, -), spelled out by case: cheaper than case-folding every cell.
-    present = "trim(c{i}) NOT IN ('', 'NA', 'Na', 'na', 'nA', 'N/A', 'n/a', 'N/a', 'n/A', '-')"
+    present = "trim({c}) NOT IN ('', 'NA', 'Na', 'na', 'nA', 'N/A', 'n/a', 'N/a', 'n/A', '-')"
+    if len(columns) > _WIDE:
+        # DuckDB's planning time grows with the square of the aggregates in one statement: a file
+        # of hundreds or thousands of columns is turned into one row per cell first.
+        con.execute(
+            f"""INSERT INTO dim_candidates
+            SELECT patient_key, $f, CAST(substr(col, 2) AS INTEGER), min(place), arg_min(trim(value), place)
+            FROM (UNPIVOT ({rows}) ON COLUMNS(* EXCLUDE (patient_key, place)) INTO NAME col VALUE value)
+            WHERE {present.format(c="value")}
+            GROUP BY patient_key, col""",
+            {"f": file_idx},
+        )
+        return
     picks = ", ".join(
-        f"{{'k': min(place) FILTER (WHERE {present.format(i=i)}), "
-        f"'v': arg_min(trim(c{i}), place) FILTER (WHERE {present.format(i=i)})}} AS c{i}"
+        f"{{'k': min(place) FILTER (WHERE {present.format(c=f'c{i}')}), "
+        f"'v': arg_min(trim(c{i}), place) FILTER (WHERE {present.format(c=f'c{i}')})}} AS c{i}"
         for i in columns
     )
     con.execute(
@@ -258,17 +281,7 @@ def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted
         SELECT patient_key, $f, CAST(substr(col, 2) AS INTEGER), candidate.k, candidate.v FROM (
             UNPIVOT (
                 SELECT patient_key, {picks}
-                FROM (
-                    SELECT r.*, k.patient_key,
-                        (CASE WHEN p.session_type = 'infusion' AND p.session_date = s.first_infusion THEN 0 ELSE 1 END::BIGINT << 62)
-                        + (greatest(0, date_diff('day', DATE '1900-01-01', p.session_date))::BIGINT << 45)
-                        + ($f::BIGINT << 37) + r.line AS place
-                    FROM {raw.table} r
-                    JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
-                    JOIN patients k ON k.patient_id = p.patient_id
-                    LEFT JOIN (SELECT patient_key, min(session_date) AS first_infusion FROM visits
-                               WHERE session_type = 'infusion' GROUP BY patient_key) s ON s.patient_key = k.patient_key
-                )
+                FROM ({rows})
                 GROUP BY patient_key
             ) ON COLUMNS(* EXCLUDE (patient_key)) INTO NAME col VALUE candidate
         ) WHERE candidate.v IS NOT NULL""",
