@@ -56,7 +56,30 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str
     text, encoding = decode(data)
     if _looks_binary(text):
         raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). Expected a CSV or Excel export.")
-    return _read_csv(con, name, text, encoding, data, table, path if encoding == "UTF-8" else None)
+    text, rebroken = _one_kind_of_line_break(text)
+    # DuckDB reads the bytes as they are only when they are the text (line breaks untouched).
+    as_is = encoding.startswith("UTF-8") and not rebroken
+    raw = _read_csv(con, name, text, encoding, data if as_is else None, table,
+                    path if as_is and encoding == "UTF-8" else None)
+    if rebroken:
+        raw.notes.insert(0, "line breaks are written in more than one way (CR LF, LF, CR): each is read as one line break")
+    return raw
+
+
+def _one_kind_of_line_break(text: str) -> tuple[str, bool]:
+    """The text with every line break written as LF, and whether that changed it.
+
+    DuckDB's reader fails on a whole file when its lines end in a mix of CR LF, LF and a lone
+    CR (files pasted together, old Mac exports, a stray CR in a note), and Python's csv module
+    stops on a lone CR; a file of only LF or only CR LF line breaks is left as it is.
+    """
+    cr = text.count("\r")
+    if not cr:
+        return text, False
+    crlf = text.count("\r\n")
+    if cr == crlf and text.count("\n") == crlf:
+        return text, False
+    return text.replace("\r\n", "\n").replace("\r", "\n"), True
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -115,7 +138,7 @@ def _header(text: str, delim: str) -> tuple[list[str], int]:
     return [], 0
 
 
-def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str, path: str | None) -> RawFile:
+def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None) -> RawFile:
     delim = sniff_delimiter(text)
     headers, header_lines = _header(text, delim)
     if len(headers) < 2:
@@ -128,9 +151,11 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str,
     temporary = path is None
     if temporary:
         # DuckDB reads files; uploaded bytes live in a private temporary file only for the read.
-        payload = data[3:] if encoding == "UTF-8 with BOM" else data
-        if not encoding.startswith("UTF-8"):
+        # (data is None when the text is not the bytes as they are: see read_file.)
+        if data is None:
             payload = text.encode("utf-8")
+        else:
+            payload = data[3:] if encoding == "UTF-8 with BOM" else data
         fd, path = tempfile.mkstemp(suffix=".csv")
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
