@@ -57,8 +57,8 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str
     if _looks_binary(text):
         raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). Expected a CSV or Excel export.")
     text, rebroken = _one_kind_of_line_break(text)
-    # DuckDB reads the bytes as they are only when they are the text (line breaks untouched).
-    as_is = encoding.startswith("UTF-8") and not rebroken
+    # DuckDB reads the bytes as they are only when they are the text (valid UTF-8, line breaks untouched).
+    as_is = encoding in ("UTF-8", "UTF-8 with BOM") and not rebroken
     raw = _read_csv(con, name, text, encoding, data if as_is else None, table,
                     path if as_is and encoding == "UTF-8" else None)
     if rebroken:
@@ -98,6 +98,14 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
+    # UTF-8 text with a few broken bytes (a damaged or appended tail) stays UTF-8: read as
+    # Windows-1252 every accent of the good rows would be garbled. (Windows-1252 text has almost
+    # no valid UTF-8 sequences, so its broken ones outnumber them.)
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    if len(text) - len(text.encode("ascii", errors="ignore")) - broken > broken:
+        return text, "UTF-8 (some bytes are not valid text)"
+    del text
     try:
         return data.decode("cp1252"), "Windows-1252 (Latin-1)"
     except UnicodeDecodeError:
