@@ -223,7 +223,8 @@ def _blank_lines(text: str) -> set[int]:
     """Empty lines, which DuckDB skips. (A line of spaces comes back as a broken line instead.)"""
     if "\n\n" not in text and "\n\r\n" not in text:
         return set()
-    return {i + 1 for i, line in enumerate(text.splitlines()) if not line.strip()}
+    # split("\n"), not splitlines(): a cell may hold U+2028 or U+0085, which are not line breaks here.
+    return {i + 1 for i, line in enumerate(text.split("\n")) if not line.strip()}
 
 
 def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines: int, blank: set[int]) -> None:
