@@ -129,10 +129,10 @@ def load(
         views.append(_stage_file(con, file_idx, raw, plan))
         # staged_rows: every file's rows in one shape, as a view (nothing is copied).
         con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(views))
-        style, reason = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
+        style, reason, read_as = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
         con.execute(
             "INSERT INTO input_files VALUES ($f, $name, $style, $delim)",
-            {"f": file_idx, "name": name, "style": style, "delim": raw.delimiter or ","},
+            {"f": file_idx, "name": name, "style": read_as, "delim": raw.delimiter or ","},
         )
         summaries.append(
             FileSummary(name, raw.kind, raw.encoding, raw.delimiter, plan.layout, style, reason,
@@ -202,27 +202,31 @@ def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
     return "ignored", None
 
 
-def _date_style(con, file_idx: int, requested: str) -> tuple[str, str]:
-    """The file's date style and why, in words (METRICS.md 1: detected per file and stated)."""
+def _date_style(con, file_idx: int, requested: str) -> tuple[str, str, str]:
+    """The file's date style and why, in words (METRICS.md 1: detected per file and stated), and
+    the style its day/month dates are read in (the same, unless most of its dates are ISO)."""
     if requested != "auto":
-        return requested, "set by the mapping"
+        return requested, "set by the mapping", requested
     iso, day_month, dotted, max_first, max_second = sql.run(
         con, "ingest/date_style_evidence", {"file_idx": file_idx}).fetchone()
     if day_month == 0:
-        return "iso", "ISO dates" if iso else "no dates in a known style"
+        return "iso", "ISO dates" if iso else "no dates in a known style", "iso"
     if max_first > 12:
-        return "eu", "a first part above 12 can only be a day"
-    if max_second > 12:
-        return "us", "a second part above 12 can only be a day"
-    if dotted == day_month:
-        return "eu", "dates written with dots are day-first"
-    checks = {style: (bad, span) for style, bad, span, _ in
-              sql.run(con, "ingest/date_order_check", {"file_idx": file_idx}).fetchall()}
-    style = min(("us", "eu"), key=lambda s: checks.get(s, (0, 0)))
-    return style, (
-        "ambiguous (no part above 12): this reading keeps each patient's visits in order and closest together; "
-        "set the date style if it is wrong"
-    )
+        style, reason = "eu", "a first part above 12 can only be a day"
+    elif max_second > 12:
+        style, reason = "us", "a second part above 12 can only be a day"
+    elif dotted == day_month:
+        style, reason = "eu", "dates written with dots are day-first"
+    else:
+        checks = {style: (bad, span) for style, bad, span, _ in
+                  sql.run(con, "ingest/date_order_check", {"file_idx": file_idx}).fetchall()}
+        style = min(("us", "eu"), key=lambda s: checks.get(s, (0, 0)))
+        reason = ("ambiguous (no part above 12): this reading keeps each patient's visits in order and closest "
+                  "together; set the date style if it is wrong")
+    if iso > day_month:
+        return "iso", (f"most dates are ISO ({iso} of {iso + day_month}); the others are read as "
+                       f"{DATE_STYLE_NAMES[style]}: {reason}"), style
+    return style, reason, style
 
 
 def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) -> None:
