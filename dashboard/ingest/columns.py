@@ -185,8 +185,15 @@ def _check_required(plan: ColumnPlan, headers: list[str]) -> None:
             "session date": "'session_date', 'Date of Service', 'DOS' or 'Visit Date'",
         }
         wanted = "; ".join(f"{m} (a header like {examples[m]})" if m in examples else m for m in missing)
-        found = ", ".join(f"'{h}'" for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
+        found = ", ".join(f"'{_shown(h)}'" for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
         raise MappingError(
             f"Could not recognise these columns: {wanted}. The file's headers are: {found}. "
-            "Choose the columns in the mapping step (or pass a mapping file with --map)."
+            "Name these columns with a column mapping (the app's mapping step, or a mapping file given with "
+            "--map on the command line)."
         )
+
+
+def _shown(header: str) -> str:
+    """A header as a message quotes it: on one line, and not too long to read."""
+    text = " ".join(header.split())
+    return text if len(text) <= 60 else text[:57] + "..."
