@@ -142,6 +142,11 @@ def plan_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapp
             plan.dimensions[i] = canonical
         elif canonical is None and measure is None:
             plan.dimensions[i] = target  # a mapping file naming a dimension
+        elif canonical == "patient_id":
+            # A second patient id column (say MRN beside Patient ID) is not made a dimension:
+            # patient ids never appear in filters, charts or groups (METRICS.md 7).
+            plan.how[i] = "not used: a second patient id column"
+            continue
         else:
             # A second column for a role already filled is kept, as a dimension, not dropped.
             plan.dimensions[i] = f"{header} (column {i + 1})"
