@@ -142,6 +142,11 @@ def plan_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapp
             plan.dimensions[i] = canonical
         elif canonical is None and measure is None:
             plan.dimensions[i] = target  # a mapping file naming a dimension
+        elif canonical == "patient_id":
+            # A second patient id column (say MRN beside Patient ID) is not made a dimension:
+            # patient ids never appear in filters, charts or groups (METRICS.md 7).
+            plan.how[i] = "not used: a second patient id column"
+            continue
         else:
             # A second column for a role already filled is kept, as a dimension, not dropped.
             plan.dimensions[i] = f"{header} (column {i + 1})"
@@ -185,8 +190,15 @@ def _check_required(plan: ColumnPlan, headers: list[str]) -> None:
             "session date": "'session_date', 'Date of Service', 'DOS' or 'Visit Date'",
         }
         wanted = "; ".join(f"{m} (a header like {examples[m]})" if m in examples else m for m in missing)
-        found = ", ".join(f"'{h}'" for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
+        found = ", ".join(f"'{_shown(h)}'" for h in headers[:30]) + (" ..." if len(headers) > 30 else "")
         raise MappingError(
             f"Could not recognise these columns: {wanted}. The file's headers are: {found}. "
-            "Choose the columns in the mapping step (or pass a mapping file with --map)."
+            "Name these columns with a column mapping (the app's mapping step, or a mapping file given with "
+            "--map on the command line)."
         )
+
+
+def _shown(header: str) -> str:
+    """A header as a message quotes it: on one line, and not too long to read."""
+    text = " ".join(header.split())
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -25,6 +25,7 @@ CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 """
+_WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
 _SCRATCH = ("broken_lines", "dim_candidates", "parsed_rows", "parsed_cells",
             "type_map", "measure_map", "measure_ranges")
 
@@ -128,10 +129,10 @@ def load(
         views.append(_stage_file(con, file_idx, raw, plan))
         # staged_rows: every file's rows in one shape, as a view (nothing is copied).
         con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(views))
-        style, reason = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
+        style, reason, read_as = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
         con.execute(
             "INSERT INTO input_files VALUES ($f, $name, $style, $delim)",
-            {"f": file_idx, "name": name, "style": style, "delim": raw.delimiter or ","},
+            {"f": file_idx, "name": name, "style": read_as, "delim": raw.delimiter or ","},
         )
         summaries.append(
             FileSummary(name, raw.kind, raw.encoding, raw.delimiter, plan.layout, style, reason,
@@ -162,10 +163,11 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> str:
     Only our own names (c0, c1...) and numbers are written into that SQL; headers and values
     from the file stay data.
     """
-    for i, header in enumerate(raw.headers):
-        role, name = _column_role(plan, i)
-        con.execute("INSERT INTO input_columns VALUES ($f, $col, $header, $role, $name)",
-                    {"f": file_idx, "col": i, "header": header, "role": role, "name": name})
+    roles = [_column_role(plan, i) for i in range(len(raw.headers))]
+    # One statement for all columns: a file may have thousands.
+    con.execute("INSERT INTO input_columns SELECT $f, unnest($cols), unnest($headers), unnest($roles), unnest($names)",
+                {"f": file_idx, "cols": list(range(len(raw.headers))), "headers": raw.headers,
+                 "roles": [r for r, _ in roles], "names": [n for _, n in roles]})
     if raw.broken_lines:
         con.executemany("INSERT INTO broken_lines VALUES (?, ?, ?, ?)",
                         [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
@@ -200,27 +202,31 @@ def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
     return "ignored", None
 
 
-def _date_style(con, file_idx: int, requested: str) -> tuple[str, str]:
-    """The file's date style and why, in words (METRICS.md 1: detected per file and stated)."""
+def _date_style(con, file_idx: int, requested: str) -> tuple[str, str, str]:
+    """The file's date style and why, in words (METRICS.md 1: detected per file and stated), and
+    the style its day/month dates are read in (the same, unless most of its dates are ISO)."""
     if requested != "auto":
-        return requested, "set by the mapping"
+        return requested, "set by the mapping", requested
     iso, day_month, dotted, max_first, max_second = sql.run(
         con, "ingest/date_style_evidence", {"file_idx": file_idx}).fetchone()
     if day_month == 0:
-        return "iso", "ISO dates" if iso else "no dates in a known style"
+        return "iso", "ISO dates" if iso else "no dates in a known style", "iso"
     if max_first > 12:
-        return "eu", "a first part above 12 can only be a day"
-    if max_second > 12:
-        return "us", "a second part above 12 can only be a day"
-    if dotted == day_month:
-        return "eu", "dates written with dots are day-first"
-    checks = {style: (bad, span) for style, bad, span, _ in
-              sql.run(con, "ingest/date_order_check", {"file_idx": file_idx}).fetchall()}
-    style = min(("us", "eu"), key=lambda s: checks.get(s, (0, 0)))
-    return style, (
-        "ambiguous (no part above 12): this reading keeps each patient's visits in order and closest together; "
-        "set the date style if it is wrong"
-    )
+        style, reason = "eu", "a first part above 12 can only be a day"
+    elif max_second > 12:
+        style, reason = "us", "a second part above 12 can only be a day"
+    elif dotted == day_month:
+        style, reason = "eu", "dates written with dots are day-first"
+    else:
+        checks = {style: (bad, span) for style, bad, span, _ in
+                  sql.run(con, "ingest/date_order_check", {"file_idx": file_idx}).fetchall()}
+        style = min(("us", "eu"), key=lambda s: checks.get(s, (0, 0)))
+        reason = ("ambiguous (no part above 12): this reading keeps each patient's visits in order and closest "
+                  "together; set the date style if it is wrong")
+    if iso > day_month:
+        return "iso", (f"most dates are ISO ({iso} of {iso + day_month}); the others are read as "
+                       f"{DATE_STYLE_NAMES[style]}: {reason}"), style
+    return style, reason, style
 
 
 def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) -> None:
@@ -246,11 +252,32 @@ def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted
     columns = [i for i, name in plan.dimensions.items() if wanted is None or name in wanted]
     if not columns:
         return
+    rows = f"""SELECT {", ".join(f"r.c{i}" for i in columns)}, k.patient_key,
+            (CASE WHEN p.session_type = 'infusion' AND p.session_date = s.first_infusion THEN 0 ELSE 1 END::BIGINT << 62)
+            + (greatest(0, date_diff('day', DATE '1900-01-01', p.session_date))::BIGINT << 45)
+            + ($f::BIGINT << 37) + r.line AS place
+        FROM {raw.table} r
+        JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
+        JOIN patients k ON k.patient_id = p.patient_id
+        LEFT JOIN (SELECT patient_key, min(session_date) AS first_infusion FROM visits
+                   WHERE session_type = 'infusion' GROUP BY patient_key) s ON s.patient_key = k.patient_key"""
     # Missing values (empty, NA, N/A, -), spelled out by case: cheaper than case-folding every cell.
-    present = "trim(c{i}) NOT IN ('', 'NA', 'Na', 'na', 'nA', 'N/A', 'n/a', 'N/a', 'n/A', '-')"
+    present = "trim({c}) NOT IN ('', 'NA', 'Na', 'na', 'nA', 'N/A', 'n/a', 'N/a', 'n/A', '-')"
+    if len(columns) > _WIDE:
+        # DuckDB's planning time grows with the square of the aggregates in one statement: a file
+        # of hundreds or thousands of columns is turned into one row per cell first.
+        con.execute(
+            f"""INSERT INTO dim_candidates
+            SELECT patient_key, $f, CAST(substr(col, 2) AS INTEGER), min(place), arg_min(trim(value), place)
+            FROM (UNPIVOT ({rows}) ON COLUMNS(* EXCLUDE (patient_key, place)) INTO NAME col VALUE value)
+            WHERE {present.format(c="value")}
+            GROUP BY patient_key, col""",
+            {"f": file_idx},
+        )
+        return
     picks = ", ".join(
-        f"{{'k': min(place) FILTER (WHERE {present.format(i=i)}), "
-        f"'v': arg_min(trim(c{i}), place) FILTER (WHERE {present.format(i=i)})}} AS c{i}"
+        f"{{'k': min(place) FILTER (WHERE {present.format(c=f'c{i}')}), "
+        f"'v': arg_min(trim(c{i}), place) FILTER (WHERE {present.format(c=f'c{i}')})}} AS c{i}"
         for i in columns
     )
     con.execute(
@@ -258,17 +285,7 @@ def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted
         SELECT patient_key, $f, CAST(substr(col, 2) AS INTEGER), candidate.k, candidate.v FROM (
             UNPIVOT (
                 SELECT patient_key, {picks}
-                FROM (
-                    SELECT r.*, k.patient_key,
-                        (CASE WHEN p.session_type = 'infusion' AND p.session_date = s.first_infusion THEN 0 ELSE 1 END::BIGINT << 62)
-                        + (greatest(0, date_diff('day', DATE '1900-01-01', p.session_date))::BIGINT << 45)
-                        + ($f::BIGINT << 37) + r.line AS place
-                    FROM {raw.table} r
-                    JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
-                    JOIN patients k ON k.patient_id = p.patient_id
-                    LEFT JOIN (SELECT patient_key, min(session_date) AS first_infusion FROM visits
-                               WHERE session_type = 'infusion' GROUP BY patient_key) s ON s.patient_key = k.patient_key
-                )
+                FROM ({rows})
                 GROUP BY patient_key
             ) ON COLUMNS(* EXCLUDE (patient_key)) INTO NAME col VALUE candidate
         ) WHERE candidate.v IS NOT NULL""",

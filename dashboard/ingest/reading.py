@@ -56,7 +56,30 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str
     text, encoding = decode(data)
     if _looks_binary(text):
         raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). Expected a CSV or Excel export.")
-    return _read_csv(con, name, text, encoding, data, table, path if encoding == "UTF-8" else None)
+    text, rebroken = _one_kind_of_line_break(text)
+    # DuckDB reads the bytes as they are only when they are the text (valid UTF-8, line breaks untouched).
+    as_is = encoding in ("UTF-8", "UTF-8 with BOM") and not rebroken
+    raw = _read_csv(con, name, text, encoding, data if as_is else None, table,
+                    path if as_is and encoding == "UTF-8" else None)
+    if rebroken:
+        raw.notes.insert(0, "line breaks are written in more than one way (CR LF, LF, CR): each is read as one line break")
+    return raw
+
+
+def _one_kind_of_line_break(text: str) -> tuple[str, bool]:
+    """The text with every line break written as LF, and whether that changed it.
+
+    DuckDB's reader fails on a whole file when its lines end in a mix of CR LF, LF and a lone
+    CR (files pasted together, old Mac exports, a stray CR in a note), and Python's csv module
+    stops on a lone CR; a file of only LF or only CR LF line breaks is left as it is.
+    """
+    cr = text.count("\r")
+    if not cr:
+        return text, False
+    crlf = text.count("\r\n")
+    if cr == crlf and text.count("\n") == crlf:
+        return text, False
+    return text.replace("\r\n", "\n").replace("\r", "\n"), True
 
 
 def decode(data: bytes) -> tuple[str, str]:
@@ -75,6 +98,14 @@ def decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "UTF-8"
     except UnicodeDecodeError:
         pass
+    # UTF-8 text with a few broken bytes (a damaged or appended tail) stays UTF-8: read as
+    # Windows-1252 every accent of the good rows would be garbled. (Windows-1252 text has almost
+    # no valid UTF-8 sequences, so its broken ones outnumber them.)
+    text = data.decode("utf-8", errors="replace")
+    broken = text.count("\ufffd")
+    if len(text) - len(text.encode("ascii", errors="ignore")) - broken > broken:
+        return text, "UTF-8 (some bytes are not valid text)"
+    del text
     try:
         return data.decode("cp1252"), "Windows-1252 (Latin-1)"
     except UnicodeDecodeError:
@@ -115,7 +146,7 @@ def _header(text: str, delim: str) -> tuple[list[str], int]:
     return [], 0
 
 
-def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str, path: str | None) -> RawFile:
+def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None) -> RawFile:
     delim = sniff_delimiter(text)
     headers, header_lines = _header(text, delim)
     if len(headers) < 2:
@@ -128,9 +159,11 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes, table: str,
     temporary = path is None
     if temporary:
         # DuckDB reads files; uploaded bytes live in a private temporary file only for the read.
-        payload = data[3:] if encoding == "UTF-8 with BOM" else data
-        if not encoding.startswith("UTF-8"):
+        # (data is None when the text is not the bytes as they are: see read_file.)
+        if data is None:
             payload = text.encode("utf-8")
+        else:
+            payload = data[3:] if encoding == "UTF-8 with BOM" else data
         fd, path = tempfile.mkstemp(suffix=".csv")
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
@@ -190,7 +223,8 @@ def _blank_lines(text: str) -> set[int]:
     """Empty lines, which DuckDB skips. (A line of spaces comes back as a broken line instead.)"""
     if "\n\n" not in text and "\n\r\n" not in text:
         return set()
-    return {i + 1 for i, line in enumerate(text.splitlines()) if not line.strip()}
+    # split("\n"), not splitlines(): a cell may hold U+2028 or U+0085, which are not line breaks here.
+    return {i + 1 for i, line in enumerate(text.split("\n")) if not line.strip()}
 
 
 def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines: int, blank: set[int]) -> None:
