@@ -94,6 +94,14 @@ def main() -> None:
                     f"{app_panels.timing_note(settings.score_timing)}")
         if note := app_sidebar.cohort_note(cohort):
             st.markdown(f":violet-badge[Filtered] {plain(note)}")
+    if overall.summary.empty:  # no patient at all (every row rejected, or filters that match no one)
+        st.warning("No patient to show: " + ("no visit in the data could be used. The rejected rows are listed "
+                                             "below." if not app_sidebar.cohort_note(cohort) else
+                                             "no patient matches these filters."))
+        if not presenting:
+            app_intake.what_we_read(dataset, overall.left_out_after_as_of, expanded=True)
+            app_intake.data_quality(dataset)
+        return
     app_panels.tiles(overall)
     if cohort.split_by:
         sizes = ", ".join(f"{plain(g)}: {count(n, settings.min_cell)}"

@@ -365,3 +365,12 @@ def test_patient_list_only_on_request_and_outside_presentation_mode():
     assert len(listed) == 218 and set(listed["Patient"]) <= ids  # the sample's 218 dropouts
     assert listed["Last infusion"].is_monotonic_decreasing
     assert any(b.label == "Download this list (CSV)" for b in at.download_button)
+
+
+def test_a_file_with_no_usable_row_says_so_and_lists_the_rejections():
+    """Every row rejected: no tiles or charts to draw, a plain message, and the rejected rows (not a crash)."""
+    data = b"patient_id,session_date,session_type,infusion_number,phq9\nA,not a date,infusion,1,20\nB,,infusion,1,20\n"
+    at = upload(run_app(), "nothing_usable.csv", data)
+    assert not at.exception and not at.error
+    assert "No patient to show" in at.warning[0].value
+    assert any(b.label == "Download the full list (CSV)" for b in at.download_button)
