@@ -152,7 +152,7 @@ def test_normal_and_presentation_views_at_1920(server, page, tmp_path):
 
     page.goto(server + "/?present=1")
     page.wait_for_function("() => [...document.querySelectorAll('h2')].some(h => h.innerText.includes('responded'))",
-                           timeout=60_000)
+                           timeout=120_000)
     idle(page)
     assert not page.locator("[data-testid='stSidebar']").is_visible()
     body = page.locator("body").inner_text()
@@ -169,7 +169,7 @@ def test_normal_and_presentation_views_at_1920(server, page, tmp_path):
         idle(page)
         if tab != "Data quality":
             page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg.marks, "
-                                   "[data-testid='stVegaLiteChart'] canvas\").length >= 1", timeout=30_000)
+                                   "[data-testid='stVegaLiteChart'] canvas\").length >= 1", timeout=90_000)
         text = page.locator("body").inner_text()
         assert "KC-0" not in text, tab  # the sample's patient ids look like KC-000001
         shoot(page, tmp_path, "presentation_" + tab.split()[0].rstrip("?").lower())
