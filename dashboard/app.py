@@ -13,7 +13,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script by streamlit
 
-from dashboard import app_intake, app_methods, app_panels, app_sidebar  # noqa: E402
+from dashboard import app_auth, app_intake, app_methods, app_panels, app_sidebar  # noqa: E402
 from dashboard.app_data import loaded  # noqa: E402
 from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
@@ -27,6 +27,8 @@ PANEL_TABLES = {"Response": {"response"}, "Keep going?": {"late_response"}, "Dro
 
 def main() -> None:
     st.set_page_config(page_title="Ketamine clinic outcomes", page_icon=":bar_chart:", layout="wide")
+    if not app_auth.gate():  # sign-in configured and this visitor is not (yet) let in: nothing else
+        return
     # Fixed styles, no user text: tile labels wrap instead of being cut on a laptop screen, and
     # the page starts near the top so the tiles are above the fold.
     st.markdown("<style>[data-testid='stMetricLabel'] * {white-space: normal !important;}"
