@@ -13,7 +13,7 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script by streamlit
 
-from dashboard import app_intake, app_methods, app_panels, app_present, app_report, app_sidebar  # noqa: E402
+from dashboard import app_auth, app_intake, app_methods, app_panels, app_present, app_report, app_sidebar  # noqa: E402,E501
 from dashboard.app_data import loaded  # noqa: E402
 from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
@@ -31,6 +31,8 @@ OVERALL_TABLES = {"Over time": {"monthly"}}
 
 def main() -> None:
     st.set_page_config(page_title="Ketamine clinic outcomes", page_icon=":bar_chart:", layout="wide")
+    if not app_auth.gate():  # sign-in configured and this visitor is not (yet) let in: nothing else
+        return
     # Fixed styles, no user text: tile labels wrap instead of being cut on a laptop screen, and
     # the page starts near the top so the tiles are above the fold.
     # Captions darker than Streamlit's default grey, for WCAG AA contrast (at least 4.5:1).

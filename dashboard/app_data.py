@@ -1,7 +1,11 @@
 """The dashboard's data, per browser session: the files in use, parsed once, and their engine.
 
-Patient data lives only in this session's st.session_state (never in a cache shared between
-sessions); a new upload, mapping or measures file builds a new locked-down DuckDB connection.
+Patient data lives only in this session: the uploaded bytes in its st.session_state, the parsed
+tables in a DuckDB connection of its own, held in a session-scoped resource cache (never in one
+shared between sessions). A new upload, mapping or measures file closes that connection and builds
+a new locked-down one; when the browser disconnects (tab closed, page reloaded), Streamlit clears
+the session's resources and the connection is closed at once. Should the same session reconnect
+(a network blip), its files are read again from the bytes it kept.
 Uploaded files are moved out of the uploader into the session (Streamlit deep-copies an uploader's
 files on every rerun: 40 ms for a million-row export), so a rerun (a filter or setting change)
 only compares keys: it neither copies nor re-hashes the uploaded bytes.
@@ -10,9 +14,12 @@ only compares keys: it neither copies nor re-hashes the uploaded bytes.
 from __future__ import annotations
 
 import hashlib
+import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import streamlit as st
 
 from dashboard import db
@@ -21,6 +28,9 @@ from dashboard.measures import BUILTIN, Measure
 from dashboard.metrics import Engine
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ketamine_clinic_export.csv"
+# The most visit rows one session reads (all its files together): a 200 MB export (the largest
+# upload, server.maxUploadSize) holds about 2.4 million. Bounds the memory a session can take.
+MAX_ROWS = 3_000_000
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,41 @@ class Loaded:
     is_sample: bool
 
 
+def _release(data: Loaded) -> None:
+    """Close a session's connection (on_release: a replaced upload, or the session has gone)."""
+    try:
+        data.dataset.con.close()
+    except duckdb.Error:  # busy: a query of that session's last rerun is still going
+        data.dataset.con.interrupt()  # it stops, and the connection goes with its last reference
+        logging.getLogger("dashboard").info("a session's connection was busy; interrupted it instead")
+
+
+@st.cache_resource(scope="session", max_entries=1, on_release=_release, show_spinner=False)
+def _session_data(key: str, _inputs: Inputs) -> Loaded:
+    con = db.connect()
+    try:
+        dataset = load(con, _inputs.files(), _inputs.measures or BUILTIN, _inputs.mapping_in_use)
+    except BaseException:
+        con.close()
+        raise
+    return Loaded(key, dataset, Engine(dataset), _inputs.is_sample)
+
+
+def check_size(inputs: Inputs) -> None:
+    """Refuse, with a plain message, more rows than a session reads (DASHBOARD_MAX_ROWS).
+
+    Counts lines, so before anything is parsed; an Excel sheet holds at most about a million."""
+    limit = int(os.environ.get("DASHBOARD_MAX_ROWS", MAX_ROWS))
+    lines = {e.name: e.data.count(b"\n") for e in inputs.exports if not e.data.startswith(b"PK\x03\x04")}
+    total = sum(lines.values())
+    if total > limit:
+        what = (f"{next(iter(lines))} has about {total:,} rows" if len(lines) == 1
+                else f"These {len(lines)} files have about {total:,} rows together")
+        raise UnreadableFile(f"{what}, more than the {limit:,} this dashboard reads at once. Export a shorter "
+                             "period or fewer sites per file (the administrator can raise the limit: "
+                             "DASHBOARD_MAX_ROWS).")
+
+
 def loaded(inputs: Inputs) -> Loaded:
     """The session's dataset for these inputs, parsed only when they changed.
 
@@ -86,18 +131,15 @@ def loaded(inputs: Inputs) -> Loaded:
     failed = st.session_state.get("failed_load")
     if failed and failed[0] == key:
         raise failed[1]  # the same files failed last time: say so again without re-reading them
-    current: Loaded | None = st.session_state.get("loaded")
-    if current is None or current.key != key:
-        if current is not None:
-            current.dataset.con.close()  # release the previous upload's data now
-            st.session_state.pop("loaded")
-        con = db.connect()
-        try:
-            dataset = load(con, inputs.files(), inputs.measures or BUILTIN, inputs.mapping_in_use)
-        except (UnreadableFile, MappingError) as exc:
-            con.close()
-            st.session_state["failed_load"] = (key, exc)
-            raise
-        st.session_state.pop("failed_load", None)
-        st.session_state["loaded"] = current = Loaded(key, dataset, Engine(dataset), inputs.is_sample)
+    try:
+        if st.session_state.get("data_key") != key:
+            _session_data.clear()  # release the previous upload's data before reading the next
+            st.session_state.pop("data_key", None)
+            check_size(inputs)
+        current = _session_data(key, inputs)
+    except (UnreadableFile, MappingError) as exc:
+        st.session_state["failed_load"] = (key, exc)
+        raise
+    st.session_state.pop("failed_load", None)
+    st.session_state["data_key"] = key
     return current

@@ -41,6 +41,7 @@ def files_in() -> Inputs:
             if export.digest not in known:
                 exports.append(export)
                 known.add(export.digest)
+        _forget_uploads(uploads)
         st.session_state["uploader_generation"] = generation + 1
         st.rerun()
     if exports:
@@ -73,6 +74,21 @@ def files_in() -> Inputs:
             except MeasuresFileError as exc:
                 st.error(plain(str(exc)))
     return inputs
+
+
+def _forget_uploads(uploads) -> None:
+    """Drop Streamlit's own reference to uploaded bytes now that the session holds them: it would
+    keep them until the session ends, so 'Remove the files' would free nothing. (Streamlit's
+    chat_input does the same.)"""
+    try:
+        from streamlit.runtime.memory_uploaded_file_manager import MemoryUploadedFileManager
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+    except ImportError:  # another Streamlit: keep its files until the session ends, as it would
+        return
+    ctx = get_script_run_ctx()
+    if ctx is not None and isinstance(ctx.uploaded_file_mgr, MemoryUploadedFileManager):
+        for upload in uploads:
+            ctx.uploaded_file_mgr.remove_file(session_id=ctx.session_id, file_id=upload.file_id)
 
 
 def _size(n: int) -> str:

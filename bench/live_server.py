@@ -1,0 +1,144 @@
+"""What the browser benchmarks share: a `streamlit run` server on a free loopback port, the
+server's memory (read from /proc, no psutil), and the browser waits the tests use too.
+
+Not a benchmark itself; bench_upload_memory.py and load_sessions.py import it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+# True while Streamlit runs the script: its status widget ("Running...") is on the page.
+RUNNING = "() => !!document.querySelector(\"[data-testid='stStatusWidget']\")"
+
+
+@contextmanager
+def streamlit_server(*extra: str, env: dict[str, str] | None = None, log: Path | None = None):
+    """Yield (url, process) of `streamlit run dashboard/app.py` on 127.0.0.1; stop it afterwards."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = open(log, "wb") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none", *extra],
+        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            try:
+                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
+                break
+            except OSError:
+                if proc.poll() is not None:
+                    raise RuntimeError("streamlit exited at start") from None
+                time.sleep(0.5)
+        else:
+            raise RuntimeError("streamlit did not answer within two minutes")
+        yield url, proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        if log:
+            out.close()
+
+
+def _status(pid: int, field: str) -> int:
+    """A /proc/<pid>/status field in kB (0 once the process is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _tree(pid: int) -> list[int]:
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children") if Path(f"/proc/{p}").exists() else []:
+            try:
+                todo += [int(c) for c in task.read_text().split()]
+            except OSError:
+                pass
+    return pids
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process and its children, in MB."""
+    return sum(_status(p, "VmRSS") for p in _tree(pid)) / 1024
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) the processes have used so far."""
+    total = 0
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def tree(pid: int) -> list[int]:
+    """The process and all its descendants."""
+    return _tree(pid)
+
+
+def peak_rss_mb(pid: int) -> float:
+    """The kernel's high-water mark of the process's resident memory (VmHWM), in MB."""
+    return _status(pid, "VmHWM") / 1024
+
+
+class RssSampler:
+    """Polls the resident memory of a process tree in the background; .peak is the highest seen."""
+
+    def __init__(self, pid: int, every: float = 0.02):
+        self.pid, self.every, self.peak = pid, every, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_mb(self.pid))
+            time.sleep(self.every)
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def tile_values(page) -> dict[str, str]:
+    labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
+    values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
+    return {label.strip(): value.strip() for label, value in zip(labels, values)}
+
+
+def wait_idle(page, timeout_ms: float = 60_000) -> None:
+    """Until no script run is in progress (the status widget is gone)."""
+    page.wait_for_function(f"() => !({RUNNING})()", timeout=timeout_ms, polling=20)
