@@ -13,6 +13,7 @@ import io
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -26,9 +27,15 @@ class UnreadableFile(ValueError):
     """A file that can't be read as a table at all; the message says what is wrong and what was expected."""
 
 
+# Given a file's headers, the columns to keep of its cells c0..cN: a SELECT list over them, or
+# None for all. Columns the caller will not read are then never stored.
+Selector = Callable[[list[str]], "str | None"]
+
+
 @dataclass
 class RawFile:
-    """One file's cells as text: DuckDB view `table` (over table `table`_cells) with columns line, c0..cN."""
+    """One file's cells as text: DuckDB view `table` (over table `table`_cells) with columns line,
+    c0..cN (or those a selector keeps)."""
 
     name: str
     table: str
@@ -42,15 +49,17 @@ class RawFile:
     notes: list[str] = field(default_factory=list)
 
 
-def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str, path: str | None = None) -> RawFile:
+def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str, path: str | None = None,
+              select: Selector | None = None) -> RawFile:
     """Read one export. `path`, when the bytes came from a file on disk, lets DuckDB read a UTF-8
-    file in place instead of from a temporary copy."""
+    file in place instead of from a temporary copy. `select`, given the headers, says which
+    columns to keep (default all)."""
     if not data or data.isspace():
         raise UnreadableFile(f"{name}: the file is empty. Expected a CSV or Excel export with a header row.")
     if data.startswith(b"%PDF"):
         raise UnreadableFile(f"{name}: this is a PDF document, not a table. Export the visits as CSV or Excel (.xlsx).")
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(con, name, data, table)
+        return _read_xlsx(con, name, data, table, select)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableFile(f"{name}: this is an old-style Excel (.xls) file. Save it as .xlsx or CSV and upload that.")
     text, encoding = decode(data)
@@ -60,7 +69,7 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str
     # DuckDB reads the bytes as they are only when they are the text (valid UTF-8, line breaks untouched).
     as_is = encoding in ("UTF-8", "UTF-8 with BOM") and not rebroken
     raw = _read_csv(con, name, text, encoding, data if as_is else None, table,
-                    path if as_is and encoding == "UTF-8" else None)
+                    path if as_is and encoding == "UTF-8" else None, select)
     if rebroken:
         raw.notes.insert(0, "line breaks are written in more than one way (CR LF, LF, CR): each is read as one line break")
     return raw
@@ -146,7 +155,8 @@ def _header(text: str, delim: str) -> tuple[list[str], int]:
     return [], 0
 
 
-def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None) -> RawFile:
+def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None,
+              select: Selector | None) -> RawFile:
     delim = sniff_delimiter(text)
     headers, header_lines = _header(text, delim)
     if len(headers) < 2:
@@ -156,6 +166,7 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
         )
     headers = [h if h else f"column {i + 1}" for i, h in enumerate(headers)]
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    kept = (select(headers) if select else None) or "*"
     temporary = path is None
     if temporary:
         # DuckDB reads files; uploaded bytes live in a private temporary file only for the read.
@@ -171,7 +182,7 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
     try:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {table}_cells AS
-            SELECT * FROM read_csv($path, header = false, skip = $skip, columns = $columns,
+            SELECT {kept} FROM read_csv($path, header = false, skip = $skip, columns = $columns,
                 delim = $delim, quote = '"', escape = '"', auto_detect = false, strict_mode = true,
                 null_padding = false, ignore_errors = true, store_rejects = true,
                 rejects_table = '{table}_rejects', rejects_scan = '{table}_scan')""",
@@ -292,7 +303,7 @@ def _record_starts(text: str, delim: str) -> tuple[list[int], list[int]]:
     return every, with_data
 
 
-def _read_xlsx(con, name: str, data: bytes, table: str) -> RawFile:
+def _read_xlsx(con, name: str, data: bytes, table: str, select: Selector | None) -> RawFile:
     import openpyxl  # only Excel uploads need it
 
     try:
@@ -326,7 +337,8 @@ def _read_xlsx(con, name: str, data: bytes, table: str) -> RawFile:
         arrays[f"c{i}"] = pa.array([r[i] for _, r in records], pa.string())
     arrow_table = pa.table(arrays)
     con.register(f"{table}_arrow", arrow_table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_cells AS SELECT * FROM {table}_arrow")
+    kept = (select(headers) if select else None) or "* EXCLUDE (line)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_cells AS SELECT line, {kept} FROM {table}_arrow")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_cells")
     con.unregister(f"{table}_arrow")
     raw = RawFile(name, table, headers, "xlsx", "Excel workbook", "", rows=len(records))
