@@ -18,6 +18,7 @@ from dashboard.measures import BUILTIN, Measure, measure_for_header
 _STAGING_DDL = """
 CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
 CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
+CREATE OR REPLACE TEMP TABLE date_texts (file_idx INTEGER, date_txt VARCHAR);
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
 CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEGER, col INTEGER, place BIGINT,
     value VARCHAR);
@@ -26,7 +27,7 @@ CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 """
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
-_SCRATCH = ("broken_lines", "dim_candidates", "parsed_rows", "merged_rows", "parsed_cells",
+_SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "parsed_rows", "merged_rows", "parsed_cells",
             "type_map", "measure_map", "measure_ranges")
 
 
@@ -139,6 +140,7 @@ def load(
         # staged_rows and staged_cells: every file's rows and score cells in one shape, as views
         # (nothing is copied).
         con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(row_views))
+        sql.run(con, "ingest/date_texts", {"file_idx": file_idx})
         style, reason, read_as = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
         con.execute(
             "INSERT INTO input_files VALUES ($f, $name, $style, $delim)",
@@ -152,7 +154,8 @@ def load(
         plans.append(plan)
     con.execute("CREATE OR REPLACE TEMP VIEW staged_cells AS " + " UNION ALL ".join(cell_views))
     _fill_lookups(con, measures, mapping)
-    for step in ("parse_rows", "patients", "merged_rows", "mark_repeats", "visits", "parse_cells", "scores"):
+    for step in ("parse_rows", "patients", "merged_rows", "mark_repeats", "visits", "parse_cells", "mark_conflicts",
+                 "scores"):
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan, dimensions)

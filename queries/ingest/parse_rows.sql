@@ -17,15 +17,13 @@ WITH cleaned AS (
         CASE WHEN length(number_raw) > 5 THEN trim(number_raw)
             WHEN upper(trim(number_raw)) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE trim(number_raw) END AS number_txt
     FROM staged_rows
-), date_texts AS (
-    SELECT DISTINCT s.file_idx, trim(s.date_raw) AS date_txt, f.date_style
-    FROM staged_rows s JOIN input_files f USING (file_idx)
-    WHERE s.date_raw IS NOT NULL
+), styled_dates AS (
+    SELECT d.file_idx, d.date_txt, f.date_style FROM date_texts d JOIN input_files f USING (file_idx)
 ), date_parts AS (
     SELECT *,
         regexp_extract(date_txt, '^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})([ T].*)?$', ['y', 'm', 'd']) AS iso,
         regexp_extract(date_txt, '^(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})([ T].*)?$', ['a', 'b', 'y']) AS dm
-    FROM date_texts
+    FROM styled_dates
 ), dates AS (
     SELECT file_idx, date_txt,
         CASE
