@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -21,6 +22,8 @@ import duckdb
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
 _SNIFF_LINES = 200
+# A line break followed by ASCII whitespace, another line break or the end of the text.
+_BLANK_LINE_START = re.compile(r"\n(?=[ \t\r\x0b\x0c\x1c-\x1f\n]|\Z)")
 
 
 class UnreadableFile(ValueError):
@@ -234,8 +237,25 @@ def _blank_lines(text: str) -> set[int]:
     """Empty lines, which DuckDB skips. (A line of spaces comes back as a broken line instead.)"""
     if "\n\n" not in text and "\n\r\n" not in text:
         return set()
+    if text.isascii():
+        return _blank_ascii_lines(text)
     # split("\n"), not splitlines(): a cell may hold U+2028 or U+0085, which are not line breaks here.
     return {i + 1 for i, line in enumerate(text.split("\n")) if not line.strip()}
+
+
+def _blank_ascii_lines(text: str) -> set[int]:
+    """The same lines as _blank_lines' split, for ASCII text, without splitting a big file into a
+    million strings: a blank line starts the text or follows a line break, and is empty or starts
+    with whitespace, so only those few places are looked at."""
+    starts = [0] + [m.end() for m in _BLANK_LINE_START.finditer(text)]
+    blank, line, counted = set(), 1, 0
+    for start in starts:
+        end = text.find("\n", start)
+        if not text[start:end if end != -1 else len(text)].strip():
+            line += text.count("\n", counted, start)
+            counted = start
+            blank.add(line)
+    return blank
 
 
 def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines: int, blank: set[int]) -> None:
