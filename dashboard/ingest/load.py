@@ -266,7 +266,8 @@ def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) ->
     """Small tables the parsing SQL joins: session-type spellings, long-layout measure names, score ranges."""
     overrides = mapping.session_types if mapping else None
     raw_types = [r for (r,) in con.execute(
-        "SELECT DISTINCT trim(type_raw) FROM staged_rows WHERE type_raw IS NOT NULL").fetchall()]
+        "SELECT DISTINCT trim(t) FROM (SELECT DISTINCT type_raw AS t FROM staged_rows WHERE type_raw IS NOT NULL)"
+    ).fetchall()]
     if raw_types:
         con.executemany("INSERT INTO type_map VALUES (?, ?)", [(r, session_type(r, overrides)) for r in raw_types])
     names = [r for (r,) in con.execute(
