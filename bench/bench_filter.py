@@ -4,7 +4,10 @@
 
 Loads FILE once (as the app does), prepares the default settings, then times Engine.compute for
 a run of filter changes (site, KAP, split by route...), each on the already-loaded data: the
-server-side work of a dashboard redraw, without drawing.
+server-side work of a dashboard redraw, without drawing. Then the same with "compare by" on, as
+the app asks for it on every rerun: the tiles' tables for the whole selection and the open tab's
+tables for the split one, after a filter change and on a rerun that changed neither (another tab,
+a toggle).
 """
 
 from __future__ import annotations
@@ -22,6 +25,14 @@ from dashboard.ingest import load  # noqa: E402
 from dashboard.metrics import Cohort, Engine  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 
+# What the app computes on a rerun (dashboard/app.py): the tiles' tables, and the open tab's.
+TILE_TABLES = {"summary", "response", "durability"}
+TAB_TABLES = [{"response"}, {"late_response"}, {"dropout", "dropout_detail"}, {"response"}]
+
+
+def ms(times: list[float]) -> str:
+    return f"median {statistics.median(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms over {len(times)}"
+
 
 def main(path: str) -> None:
     start = time.perf_counter()
@@ -29,15 +40,30 @@ def main(path: str) -> None:
     engine = Engine(dataset)
     engine.compute(Settings())
     print(f"load and first compute: {time.perf_counter() - start:.2f} s")
-    cohorts = [Cohort.of({"site": ["North"]}), Cohort.of({"kap": ["yes"]}), Cohort.of(split_by="route"),
-               Cohort.of({"site": ["North", "Central"]}, split_by="kap"), Cohort.of()] * 3
-    times = []
-    for cohort in cohorts:
-        t = time.perf_counter()
-        engine.compute(Settings(), cohort)
-        times.append(time.perf_counter() - t)
-    print(f"filter change: median {statistics.median(times) * 1000:.0f} ms, "
-          f"max {max(times) * 1000:.0f} ms over {len(times)} changes")
+    # Filters never chosen before (each a real filter change), split or not; then the same again.
+    values = dataset.dimension_values()
+    filters = [{dim: [value]} for dim in ("site", "kap", "route", "sex") for value in values.get(dim, [])[:3]]
+    cohorts = [Cohort.of(f, split_by=split) for f in filters for split in ("", "route")]
+    first, again = [], []
+    for times in (first, again):
+        for cohort in cohorts:
+            t = time.perf_counter()
+            engine.compute(Settings(), cohort)
+            times.append(time.perf_counter() - t)
+    print(f"filter change: {ms(first)} changes; back to an earlier filter: {ms(again)}")
+
+    # Compare by: every rerun computes two cohorts, the whole selection and the split one.
+    changed, unchanged = [], []
+    for f in filters:
+        split, whole = Cohort.of(f, split_by="kap"), Cohort.of(f)
+        for i, tables in enumerate(TAB_TABLES):
+            t = time.perf_counter()
+            engine.compute(Settings(), whole, TILE_TABLES)
+            engine.compute(Settings(), split, tables)
+            (changed if i == 0 else unchanged).append(time.perf_counter() - t)
+    print(f"compare by, rerun after a filter change: {ms(changed)} reruns")
+    print(f"compare by, rerun with the same filters (another tab, a toggle): {ms(unchanged)} reruns")
+
     t = time.perf_counter()
     engine.compute(Settings(score_timing="post"))
     print(f"setting change (score timing, rebuilds series): {(time.perf_counter() - t) * 1000:.0f} ms")

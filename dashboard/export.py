@@ -78,9 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
         files = [(Path(path).name, Path(path).read_bytes(), str(path)) for path in args.inputs]
         # The export has no filters: of the dimensions, only a planned-infusions column matters
-        # (and, for the report's dropout panel, the reasons given for stopping).
+        # (and, for the report's dropout panel, the reasons given for stopping); of the scores only
+        # the primary measure's, unless the report shows every trajectory (every value is still
+        # checked all the same).
         dimensions = {"planned_infusions"} | ({"discontinuation_reason"} if args.report else set())
-        dataset = load(db.connect(), files, measures, mapping, dimensions=dimensions)
+        dataset = load(db.connect(), files, measures, mapping, dimensions=dimensions,
+                       score_measures=None if args.report else {settings.measure})
         engine = Engine(dataset, only_primary=not args.report)
         metrics = engine.compute(settings, tables=None if args.report else [t for t, _ in FILES.values()])
         write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])

@@ -7,6 +7,7 @@ setting they depend on changes, and a filter change reruns only the cohort and t
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
@@ -26,6 +27,9 @@ TABLES = {"summary": "summary", "response": "response_by_infusion", "late_respon
           "trajectories": "trajectories", "monthly": "monthly"}
 # Settings that change which patients respond.
 _OUTCOME_KEYS = ("measure", "min_baseline", "response_reduction", "remission_cutoff")
+# How many (settings, cohort) combinations keep their metric tables: with "compare by" on, the app
+# asks for two cohorts on every rerun (the whole selection for the tiles, and the split one).
+RESULTS_KEPT = 8
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,9 @@ class Engine:
         self._cohort_key = None
         self._left_out = 0  # visits after as_of, counted when the series are built
         self._start_range, self._start_range_key = None, None
+        # (settings, cohort) -> the metric tables computed for them and the visits left out, most
+        # recently used last. The data never changes after load, so they stay valid.
+        self._results: OrderedDict[tuple, tuple[dict[str, pd.DataFrame], int]] = OrderedDict()
         self.latest_date: date | None = self.con.execute("SELECT max(session_date) FROM visits").fetchone()[0]
 
     def params(self, settings: Settings) -> dict:
@@ -156,15 +163,26 @@ class Engine:
 
     def compute(self, settings: Settings, cohort: Cohort | None = None, tables: Iterable[str] | None = None) -> MetricTables:
         """The metric tables for these settings and this cohort: all of them, or only `tables`
-        (names of MetricTables fields; the others are left empty). The summary is always there."""
-        params = self.prepare(settings)
-        self.select(cohort or Cohort())
+        (names of MetricTables fields; the others are left empty). The summary is always there.
+        Tables already computed for the same settings and cohort (RESULTS_KEPT of them) are
+        returned again without running a query; each call gets its own copies."""
+        cohort = cohort or Cohort()
+        params = self.params(settings)
         wanted = set(TABLES if tables is None else tables) | {"summary"}
-        frames = {name: sql.run(self.con, TABLES[name], params).df() if name in wanted else pd.DataFrame()
-                  for name in TABLES}
-        if "trajectories" in wanted:
-            frames["trajectories"] = with_t_intervals(frames["trajectories"])
-        return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=self._left_out,
+        key = (tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(params.items())), cohort)
+        kept, left_out = self._results.pop(key, ({}, None))
+        if not wanted <= kept.keys():
+            params = self.prepare(settings)
+            self.select(cohort)
+            left_out = self._left_out
+            for name in [n for n in TABLES if n in wanted and n not in kept]:
+                frame = sql.run(self.con, TABLES[name], params).df()
+                kept[name] = with_t_intervals(frame) if name == "trajectories" else frame
+        self._results[key] = (kept, left_out)
+        while len(self._results) > RESULTS_KEPT:
+            self._results.popitem(last=False)
+        frames = {name: kept[name].copy() if name in wanted else pd.DataFrame() for name in TABLES}
+        return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=left_out,
                             groups=frames["summary"]["grp"].tolist(), **frames)
 
     def dropouts_to_call(self, settings: Settings, cohort: Cohort | None = None) -> pd.DataFrame:

@@ -11,13 +11,21 @@ CREATE OR REPLACE TEMP TABLE assessments AS
 WITH series AS (
     SELECT * FROM patient_series WHERE status <> 'started_before'
 ), scored AS (
-    SELECT v.patient_key, v.visit_id, v.session_date, v.session_type, s.measure, s.score
-    FROM visits v JOIN scores s USING (visit_id)
-    WHERE v.session_date <= $as_of::DATE AND ($measures::VARCHAR[] IS NULL OR list_contains($measures, s.measure))
+    -- Every score up to $as_of with its visit: an infusion (numbered k, in the series or not;
+    -- series_infusions.sql), or a baseline or follow-up visit.
+    SELECT v.visit_id, v.patient_key, v.session_date, v.session_type, v.k, v.in_series, s.measure, s.score
+    FROM (
+        SELECT visit_id, patient_key, session_date, 'infusion' AS session_type, k, in_series FROM series_infusions
+        UNION ALL
+        SELECT visit_id, patient_key, session_date, session_type, NULL, NULL FROM visits
+        WHERE session_type <> 'infusion' AND session_date <= $as_of::DATE
+    ) v
+    JOIN scores s USING (visit_id)
+    WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, s.measure)
 ), at_infusion AS (
-    SELECT i.patient_key, i.k, i.in_series, sc.measure, sc.score, sc.session_date
-    FROM series_infusions i JOIN scored sc USING (visit_id)
-    SEMI JOIN series s ON s.patient_key = i.patient_key
+    SELECT sc.patient_key, sc.k, sc.in_series, sc.measure, sc.score, sc.session_date
+    FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key
+    WHERE sc.k IS NOT NULL
 ), after_series AS (
     SELECT sc.patient_key, sc.measure, sc.score, sc.session_date, 0 AS source_order
     FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key

@@ -10,16 +10,17 @@ WITH infusions AS (
     FROM visits
     WHERE session_type = 'infusion' AND session_date <= $as_of::DATE
     WINDOW by_date AS (PARTITION BY patient_key ORDER BY session_date)
+), first_gaps AS (
+    -- The series ends before the first infusion that follows a gap of more than $series_gap_days.
+    SELECT patient_key, min(k) AS first_gap_k FROM infusions WHERE gap > $series_gap_days::INTEGER GROUP BY patient_key
 ), planned AS (
     SELECT patient_key, TRY_CAST(value AS DOUBLE) AS planned
     FROM patient_dims WHERE dim = 'planned_infusions'
 ), counted AS (
-    SELECT i.*,
-        coalesce(CASE WHEN p.planned >= 1 AND p.planned % 1 = 0 THEN p.planned::INTEGER END, $planned::INTEGER) AS planned,
-        sum(CASE WHEN i.gap > $series_gap_days::INTEGER THEN 1 ELSE 0 END)
-            OVER (PARTITION BY i.patient_key ORDER BY i.session_date ROWS UNBOUNDED PRECEDING) AS gaps_so_far
-    FROM infusions i LEFT JOIN planned p USING (patient_key)
+    SELECT i.*, g.first_gap_k,
+        coalesce(CASE WHEN p.planned >= 1 AND p.planned % 1 = 0 THEN p.planned::INTEGER END, $planned::INTEGER) AS planned
+    FROM infusions i LEFT JOIN first_gaps g USING (patient_key) LEFT JOIN planned p USING (patient_key)
 )
 SELECT patient_key, visit_id, session_date, infusion_number, k, planned,
-    gaps_so_far = 0 AND k <= planned AS in_series
+    coalesce(k < first_gap_k, true) AND k <= planned AS in_series
 FROM counted

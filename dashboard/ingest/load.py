@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 
 from dashboard import db, sql
-from dashboard.ingest.columns import ColumnPlan, Mapping, plan_columns
+from dashboard.ingest.columns import ColumnPlan, Mapping, MappingError, plan_columns
 from dashboard.ingest.reading import RawFile, UnreadableFile, drop_raw, read_file
 from dashboard.ingest.values import DATE_STYLE_NAMES, session_type
 from dashboard.measures import BUILTIN, Measure, measure_for_header
@@ -18,6 +18,7 @@ from dashboard.measures import BUILTIN, Measure, measure_for_header
 _STAGING_DDL = """
 CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
 CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
+CREATE OR REPLACE TEMP TABLE date_texts (file_idx INTEGER, date_txt VARCHAR);
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
 CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEGER, col INTEGER, place BIGINT,
     value VARCHAR);
@@ -26,7 +27,7 @@ CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 """
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
-_SCRATCH = ("broken_lines", "dim_candidates", "parsed_rows", "parsed_cells",
+_SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "parsed_rows", "merged_rows", "parsed_cells",
             "type_map", "measure_map", "measure_ranges")
 
 
@@ -109,12 +110,15 @@ def load(
     measures: dict[str, Measure] | None = None,
     mapping: Mapping | None = None,
     dimensions: set[str] | None = None,
+    score_measures: set[str] | None = None,
 ) -> Dataset:
     """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message.
 
     Each file is (name, bytes), or (name, bytes, path) when it is also on disk. `dimensions`
     limits the patient dimensions built to those named (the CSV export needs only
-    planned_infusions); None builds them all. Afterwards the connection is locked down
+    planned_infusions); None builds them all. Likewise `score_measures` limits the scores kept to
+    those measures (the export needs only the primary one); every cell of every measure is still
+    checked and its rejection listed. Afterwards the connection is locked down
     (dashboard.db): load new files into a new connection."""
     measures = measures or BUILTIN
     if not files:
@@ -122,13 +126,21 @@ def load(
     if len(files) > 255:  # the dimension ranking packs the file number into 8 bits
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
-    summaries, raws, plans, views = [], [], [], []
+    summaries, raws, plans, row_views, cell_views = [], [], [], [], []
     for file_idx, (name, data, *path) in enumerate(files):
-        raw = read_file(con, name, data, f"raw_{file_idx}", *path)
-        plan = plan_columns(raw.headers, measures, mapping)
-        views.append(_stage_file(con, file_idx, raw, plan))
-        # staged_rows: every file's rows in one shape, as a view (nothing is copied).
-        con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(views))
+        planned: list[ColumnPlan] = []
+        raw = read_file(con, name, data, f"raw_{file_idx}", *path,
+                        select=lambda headers: _kept_columns(headers, measures, mapping, dimensions, planned))
+        # A file whose columns can't be planned is still read first, so that an unreadable file
+        # is reported as such; then the mapping error is raised.
+        plan = planned[0] if planned else plan_columns(raw.headers, measures, mapping)
+        rows_sql, cells_sql = _stage_file(con, file_idx, raw, plan)
+        row_views.append(rows_sql)
+        cell_views.extend(cells_sql)
+        # staged_rows and staged_cells: every file's rows and score cells in one shape, as views
+        # (nothing is copied).
+        con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(row_views))
+        sql.run(con, "ingest/date_texts", {"file_idx": file_idx})
         style, reason, read_as = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
         con.execute(
             "INSERT INTO input_files VALUES ($f, $name, $style, $delim)",
@@ -140,14 +152,16 @@ def load(
         )
         raws.append(raw)
         plans.append(plan)
+    con.execute("CREATE OR REPLACE TEMP VIEW staged_cells AS " + " UNION ALL ".join(cell_views))
     _fill_lookups(con, measures, mapping)
-    for step in ("parse_rows", "patients", "visits", "parse_cells", "scores"):
-        sql.run(con, f"ingest/{step}")
+    for step in ("parse_rows", "patients", "merged_rows", "mark_repeats", "visits", "parse_cells", "mark_conflicts",
+                 "scores"):
+        sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan, dimensions)
     sql.run(con, "ingest/patient_dims")
     sql.run(con, "ingest/rejections")
-    con.execute("DROP VIEW staged_rows")
+    con.execute("DROP VIEW staged_cells; DROP VIEW staged_rows")
     for raw in raws:
         drop_raw(con, raw)
     _count_rows(con, summaries)
@@ -157,8 +171,32 @@ def load(
     return Dataset(con, summaries, measures)
 
 
-def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> str:
-    """Record one file's columns; return the SELECT that gives its rows the shared staged shape.
+def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapping | None,
+                  dimensions: set[str] | None, planned: list[ColumnPlan]) -> str | None:
+    """The columns of a file that ingest reads (see reading.Selector), planned from its headers:
+    those with a role, the scores, the dimensions wanted, and `cells_hash`, a hash of the rest of
+    the row for spotting exact repeats. Only our own names (c0, c1...) and numbers are written
+    into that SQL; headers and values from the file stay data."""
+    try:
+        plan = plan_columns(headers, measures, mapping)
+    except MappingError:
+        return None
+    planned.append(plan)
+    # The rest of the row, ordered by what each column means, so that files with the same columns
+    # in another order still compare equal.
+    others = sorted((_column_role(plan, i)[1] or "", i) for i in range(len(headers))
+                    if i not in plan.roles or plan.roles[i] in ("measure", "score"))
+    shape = int(hashlib.sha256("|".join(n for n, _ in others).encode()).hexdigest()[:12], 16)
+    hashed = ", ".join([str(shape)] + [f"c{i}" for _, i in others])
+    kept = [i for i in range(len(headers))
+            if i in plan.roles or i in plan.measures
+            or (i in plan.dimensions and (dimensions is None or plan.dimensions[i] in dimensions))]
+    return ", ".join([f"c{i}" for i in kept] + [f"hash({hashed}) AS cells_hash"])
+
+
+def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> tuple[str, list[str]]:
+    """Record one file's columns; return the SELECTs that give its rows and its score cells the
+    shared staged shapes (one SELECT per score column).
 
     Only our own names (c0, c1...) and numbers are written into that SQL; headers and values
     from the file stay data.
@@ -172,24 +210,19 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> str:
         con.executemany("INSERT INTO broken_lines VALUES (?, ?, ?, ?)",
                         [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
     col = {role: f"c{i}" for i, role in plan.roles.items()}
-    # The rest of the row, for spotting exact repeats, ordered by what each column means, so that
-    # files with the same columns in another order still compare equal.
-    others = sorted((_column_role(plan, i)[1] or "", i) for i in range(len(raw.headers))
-                    if i not in plan.roles or plan.roles[i] in ("measure", "score"))
-    shape = int(hashlib.sha256("|".join(n for n, _ in others).encode()).hexdigest()[:12], 16)
-    hashed = ", ".join([str(shape)] + [f"c{i}" for _, i in others])
-    if plan.layout == "long":
-        cell_cols, cell_values, measure_raw = [plan.index_of("score")], f"[{col['score']}]", f"trim({col['measure']})"
-    else:
-        cell_cols = list(plan.measures)
-        cell_values = "[" + ", ".join(f"c{i}" for i in plan.measures) + "]"
-        measure_raw = "NULL"
-    return f"""SELECT {file_idx} AS file_idx, line, {col['patient_id']} AS patient_raw,
+    rows = f"""SELECT {file_idx} AS file_idx, line, {col['patient_id']} AS patient_raw,
         {col['session_date']} AS date_raw, {col.get('session_type', 'NULL')}::VARCHAR AS type_raw,
-        {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, hash({hashed}) AS cells_hash,
-        {cell_cols}::INTEGER[] AS cell_cols, {cell_values}::VARCHAR[] AS cell_values,
-        {measure_raw}::VARCHAR AS measure_raw
+        {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, cells_hash
     FROM {raw.table}"""
+    if plan.layout == "long":
+        cells = [(plan.index_of("score"), f"trim({col['measure']})")]
+    else:
+        cells = [(i, "NULL") for i in plan.measures]
+    return rows, [
+        f"""SELECT {file_idx} AS file_idx, line, {i} AS col, c{i}::VARCHAR AS cell, {measure_raw}::VARCHAR AS measure_raw
+    FROM {raw.table} WHERE c{i} IS NOT NULL"""
+        for i, measure_raw in cells
+    ]
 
 
 def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
@@ -233,11 +266,12 @@ def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) ->
     """Small tables the parsing SQL joins: session-type spellings, long-layout measure names, score ranges."""
     overrides = mapping.session_types if mapping else None
     raw_types = [r for (r,) in con.execute(
-        "SELECT DISTINCT trim(type_raw) FROM staged_rows WHERE type_raw IS NOT NULL").fetchall()]
+        "SELECT DISTINCT trim(t) FROM (SELECT DISTINCT type_raw AS t FROM staged_rows WHERE type_raw IS NOT NULL)"
+    ).fetchall()]
     if raw_types:
         con.executemany("INSERT INTO type_map VALUES (?, ?)", [(r, session_type(r, overrides)) for r in raw_types])
     names = [r for (r,) in con.execute(
-        "SELECT DISTINCT measure_raw FROM staged_rows WHERE measure_raw IS NOT NULL").fetchall()]
+        "SELECT DISTINCT measure_raw FROM staged_cells WHERE measure_raw IS NOT NULL").fetchall()]
     if names:
         con.executemany("INSERT INTO measure_map VALUES (?, ?)", [(n, measure_for_header(n, measures)) for n in names])
     con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
@@ -252,15 +286,14 @@ def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted
     columns = [i for i, name in plan.dimensions.items() if wanted is None or name in wanted]
     if not columns:
         return
-    rows = f"""SELECT {", ".join(f"r.c{i}" for i in columns)}, k.patient_key,
+    rows = f"""SELECT {", ".join(f"r.c{i}" for i in columns)}, p.patient_key,
             (CASE WHEN p.session_type = 'infusion' AND p.session_date = s.first_infusion THEN 0 ELSE 1 END::BIGINT << 62)
             + (greatest(0, date_diff('day', DATE '1900-01-01', p.session_date))::BIGINT << 45)
             + ($f::BIGINT << 37) + r.line AS place
         FROM {raw.table} r
         JOIN parsed_rows p ON p.file_idx = $f AND p.line = r.line AND p.row_problem IS NULL
-        JOIN patients k ON k.patient_id = p.patient_id
         LEFT JOIN (SELECT patient_key, min(session_date) AS first_infusion FROM visits
-                   WHERE session_type = 'infusion' GROUP BY patient_key) s ON s.patient_key = k.patient_key"""
+                   WHERE session_type = 'infusion' GROUP BY patient_key) s ON s.patient_key = p.patient_key"""
     # Missing values (empty, NA, N/A, -), spelled out by case: cheaper than case-folding every cell.
     present = "trim({c}) NOT IN ('', 'NA', 'Na', 'na', 'nA', 'N/A', 'n/a', 'N/a', 'n/A', '-')"
     if len(columns) > _WIDE:

@@ -11,8 +11,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
@@ -20,15 +22,23 @@ import duckdb
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
 _SNIFF_LINES = 200
+# A line break followed by ASCII whitespace, another line break or the end of the text.
+_BLANK_LINE_START = re.compile(r"\n(?=[ \t\r\x0b\x0c\x1c-\x1f\n]|\Z)")
 
 
 class UnreadableFile(ValueError):
     """A file that can't be read as a table at all; the message says what is wrong and what was expected."""
 
 
+# Given a file's headers, the columns to keep of its cells c0..cN: a SELECT list over them, or
+# None for all. Columns the caller will not read are then never stored.
+Selector = Callable[[list[str]], "str | None"]
+
+
 @dataclass
 class RawFile:
-    """One file's cells as text: DuckDB view `table` (over table `table`_cells) with columns line, c0..cN."""
+    """One file's cells as text: DuckDB view `table` (over table `table`_cells) with columns line,
+    c0..cN (or those a selector keeps)."""
 
     name: str
     table: str
@@ -42,15 +52,17 @@ class RawFile:
     notes: list[str] = field(default_factory=list)
 
 
-def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str, path: str | None = None) -> RawFile:
+def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str, path: str | None = None,
+              select: Selector | None = None) -> RawFile:
     """Read one export. `path`, when the bytes came from a file on disk, lets DuckDB read a UTF-8
-    file in place instead of from a temporary copy."""
+    file in place instead of from a temporary copy. `select`, given the headers, says which
+    columns to keep (default all)."""
     if not data or data.isspace():
         raise UnreadableFile(f"{name}: the file is empty. Expected a CSV or Excel export with a header row.")
     if data.startswith(b"%PDF"):
         raise UnreadableFile(f"{name}: this is a PDF document, not a table. Export the visits as CSV or Excel (.xlsx).")
     if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(con, name, data, table)
+        return _read_xlsx(con, name, data, table, select)
     if data.startswith(b"\xd0\xcf\x11\xe0"):
         raise UnreadableFile(f"{name}: this is an old-style Excel (.xls) file. Save it as .xlsx or CSV and upload that.")
     text, encoding = decode(data)
@@ -60,7 +72,7 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str
     # DuckDB reads the bytes as they are only when they are the text (valid UTF-8, line breaks untouched).
     as_is = encoding in ("UTF-8", "UTF-8 with BOM") and not rebroken
     raw = _read_csv(con, name, text, encoding, data if as_is else None, table,
-                    path if as_is and encoding == "UTF-8" else None)
+                    path if as_is and encoding == "UTF-8" else None, select)
     if rebroken:
         raw.notes.insert(0, "line breaks are written in more than one way (CR LF, LF, CR): each is read as one line break")
     return raw
@@ -146,7 +158,8 @@ def _header(text: str, delim: str) -> tuple[list[str], int]:
     return [], 0
 
 
-def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None) -> RawFile:
+def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None,
+              select: Selector | None) -> RawFile:
     delim = sniff_delimiter(text)
     headers, header_lines = _header(text, delim)
     if len(headers) < 2:
@@ -156,6 +169,7 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
         )
     headers = [h if h else f"column {i + 1}" for i, h in enumerate(headers)]
     columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
+    kept = (select(headers) if select else None) or "*"
     temporary = path is None
     if temporary:
         # DuckDB reads files; uploaded bytes live in a private temporary file only for the read.
@@ -171,7 +185,7 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
     try:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {table}_cells AS
-            SELECT * FROM read_csv($path, header = false, skip = $skip, columns = $columns,
+            SELECT {kept} FROM read_csv($path, header = false, skip = $skip, columns = $columns,
                 delim = $delim, quote = '"', escape = '"', auto_detect = false, strict_mode = true,
                 null_padding = false, ignore_errors = true, store_rejects = true,
                 rejects_table = '{table}_rejects', rejects_scan = '{table}_scan')""",
@@ -223,8 +237,25 @@ def _blank_lines(text: str) -> set[int]:
     """Empty lines, which DuckDB skips. (A line of spaces comes back as a broken line instead.)"""
     if "\n\n" not in text and "\n\r\n" not in text:
         return set()
+    if text.isascii():
+        return _blank_ascii_lines(text)
     # split("\n"), not splitlines(): a cell may hold U+2028 or U+0085, which are not line breaks here.
     return {i + 1 for i, line in enumerate(text.split("\n")) if not line.strip()}
+
+
+def _blank_ascii_lines(text: str) -> set[int]:
+    """The same lines as _blank_lines' split, for ASCII text, without splitting a big file into a
+    million strings: a blank line starts the text or follows a line break, and is empty or starts
+    with whitespace, so only those few places are looked at."""
+    starts = [0] + [m.end() for m in _BLANK_LINE_START.finditer(text)]
+    blank, line, counted = set(), 1, 0
+    for start in starts:
+        end = text.find("\n", start)
+        if not text[start:end if end != -1 else len(text)].strip():
+            line += text.count("\n", counted, start)
+            counted = start
+            blank.add(line)
+    return blank
 
 
 def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines: int, blank: set[int]) -> None:
@@ -292,7 +323,7 @@ def _record_starts(text: str, delim: str) -> tuple[list[int], list[int]]:
     return every, with_data
 
 
-def _read_xlsx(con, name: str, data: bytes, table: str) -> RawFile:
+def _read_xlsx(con, name: str, data: bytes, table: str, select: Selector | None) -> RawFile:
     import openpyxl  # only Excel uploads need it
 
     try:
@@ -326,7 +357,8 @@ def _read_xlsx(con, name: str, data: bytes, table: str) -> RawFile:
         arrays[f"c{i}"] = pa.array([r[i] for _, r in records], pa.string())
     arrow_table = pa.table(arrays)
     con.register(f"{table}_arrow", arrow_table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_cells AS SELECT * FROM {table}_arrow")
+    kept = (select(headers) if select else None) or "* EXCLUDE (line)"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_cells AS SELECT line, {kept} FROM {table}_arrow")
     con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_cells")
     con.unregister(f"{table}_arrow")
     raw = RawFile(name, table, headers, "xlsx", "Excel workbook", "", rows=len(records))

@@ -1,55 +1,56 @@
 -- One row per score cell of a used row: its visit, measure and value, or why the value is
--- rejected (not a number, out of range, unknown measure, conflicting duplicate; METRICS.md 6).
--- In files not separated by commas a decimal comma is a decimal point.
+-- rejected (not a number, out of range, unknown measure; METRICS.md 6; and conflicting
+-- duplicates, marked by mark_conflicts.sql).
+-- Every cell is judged; of the cells that are not rejected, only those of the measures in
+-- $measures are kept (all when it is NULL), and those of visits of several rows, which are
+-- compared. In files not separated by commas a decimal comma is a decimal point.
 CREATE OR REPLACE TEMP TABLE parsed_cells AS
-WITH unnested AS (
+WITH used_cells AS (
     -- A row that is a visit of its own has the visit id of its place; only rejected rows and
     -- rows merged into a visit with others need looking up (few, so the joins stay small).
     SELECT s.file_idx, s.line, s.measure_raw,
         coalesce(m.visit_id, (s.file_idx::BIGINT << 40) + s.line) AS visit_id,
         coalesce(m.rows_in_visit, 1) AS rows_in_visit,
-        unnest(s.cell_cols) AS col, unnest(s.cell_values) AS cell
-    FROM staged_rows s
+        s.col, s.cell
+    FROM staged_cells s
     ANTI JOIN (SELECT file_idx, line FROM parsed_rows WHERE row_problem IS NOT NULL) bad
         ON bad.file_idx = s.file_idx AND bad.line = s.line
-    LEFT JOIN (SELECT file_idx, line, visit_id, rows_in_visit FROM parsed_rows WHERE rows_in_visit > 1) m
-        ON m.file_idx = s.file_idx AND m.line = s.line
+    LEFT JOIN merged_rows m ON m.file_idx = s.file_idx AND m.line = s.line
+), measure_columns AS (
+    -- The measure of each score column of a wide file, and of each measure name of a long one,
+    -- with its range.
+    SELECT ic.file_idx, ic.col, ic.name AS measure, r.low, r.high
+    FROM input_columns ic JOIN measure_ranges r ON r.measure = ic.name
+    WHERE ic.role = 'measure'
+), measure_names AS (
+    SELECT mm.raw, mm.measure, r.low, r.high FROM measure_map mm LEFT JOIN measure_ranges r USING (measure)
 ), cells AS (
     SELECT u.file_idx, u.line, u.col, u.visit_id, u.rows_in_visit, u.measure_raw, u.cell,
-        coalesce(ic.name, mm.measure) AS measure,
-        CASE WHEN f.delimiter <> ',' THEN TRY_CAST(replace(u.cell, ',', '.') AS DOUBLE)
-            ELSE TRY_CAST(u.cell AS DOUBLE) END AS score
-    FROM unnested u
+        coalesce(mc.measure, mn.measure) AS measure, coalesce(mc.low, mn.low) AS low, coalesce(mc.high, mn.high) AS high,
+        TRY_CAST(CASE WHEN f.delimiter <> ',' AND contains(u.cell, ',') THEN replace(u.cell, ',', '.') ELSE u.cell END
+            AS DOUBLE) AS score
+    FROM used_cells u
     JOIN input_files f ON f.file_idx = u.file_idx
-    LEFT JOIN input_columns ic ON ic.file_idx = u.file_idx AND ic.col = u.col AND ic.role = 'measure'
-    LEFT JOIN measure_map mm ON mm.raw = u.measure_raw
-    WHERE u.cell IS NOT NULL
-), present AS (
-    -- Empty, NA, N/A and - (any case) are missing values. CASE tests only the cells that are
-    -- not numbers, sparing the case-folding of every score.
-    SELECT * FROM cells
-    WHERE CASE WHEN score IS NOT NULL THEN true ELSE upper(trim(cell)) NOT IN ('', 'NA', 'N/A', '-') END
+    LEFT JOIN measure_columns mc ON mc.file_idx = u.file_idx AND mc.col = u.col
+    LEFT JOIN measure_names mn ON mn.raw = u.measure_raw
+    -- Empty, NA, N/A and - (any case) are missing values. A value starting with a digit is none
+    -- of them, which spares most scores the case-folding.
+    WHERE CASE WHEN ascii(u.cell) BETWEEN 48 AND 57 THEN true ELSE upper(trim(u.cell)) NOT IN ('', 'NA', 'N/A', '-') END
 ), judged AS (
     SELECT c.*,
         CASE
             WHEN c.measure IS NULL THEN 'unknown measure (declare it in a measures file)'
             WHEN c.score IS NULL OR NOT isfinite(c.score) THEN 'not a number'
-            WHEN c.score NOT BETWEEN r.low AND r.high THEN 'out of range (' || r.low::INTEGER || '-' || r.high::INTEGER || ')'
+            WHEN c.score NOT BETWEEN c.low AND c.high THEN 'out of range (' || c.low::INTEGER || '-' || c.high::INTEGER || ')'
         END AS problem
-    FROM present c LEFT JOIN measure_ranges r USING (measure)
-), conflicts AS (
-    -- Only a visit made of several rows can hold two different scores for one measure.
-    SELECT visit_id, measure FROM judged
-    WHERE problem IS NULL AND rows_in_visit > 1
-    GROUP BY visit_id, measure
-    HAVING min(score) <> max(score)
+    FROM cells c
+), kept AS (
+    SELECT * FROM judged
+    WHERE problem IS NOT NULL OR rows_in_visit > 1 OR $measures::VARCHAR[] IS NULL OR list_contains($measures, measure)
 )
-SELECT j.file_idx, j.line, j.col, j.visit_id, j.rows_in_visit, j.measure, j.score,
-    CASE
-        WHEN j.problem IS NOT NULL THEN j.problem
-        WHEN k.visit_id IS NOT NULL THEN 'conflicting duplicate: this visit has different ' || j.measure || ' scores'
-    END AS problem,
-    CASE WHEN j.problem IS NOT NULL OR k.visit_id IS NOT NULL THEN trim(j.cell) END AS raw,
-    CASE WHEN j.problem IS NOT NULL OR k.visit_id IS NOT NULL THEN j.measure_raw END AS measure_raw
-FROM judged j
-LEFT JOIN conflicts k ON k.visit_id = j.visit_id AND k.measure = j.measure
+-- The value as written is kept for the rejected cells and for those of visits of several rows,
+-- which mark_conflicts.sql compares.
+SELECT file_idx, line, col, visit_id, rows_in_visit, measure, score, problem,
+    CASE WHEN problem IS NOT NULL OR rows_in_visit > 1 THEN trim(cell) END AS raw,
+    CASE WHEN problem IS NOT NULL OR rows_in_visit > 1 THEN measure_raw END AS measure_raw
+FROM kept

@@ -1,7 +1,8 @@
 -- One row per input row: the parsed patient, date, session type and infusion number, and why the
--- whole row is rejected, if it is (METRICS.md 6). Rows of one patient, date and session type form
--- one visit, identified by its first row's place (file order, then line). Exact repeats are
--- judged after parsing, in that order. Dates are parsed once per distinct text.
+-- whole row is rejected, if it is (METRICS.md 6), with the patient's key (patients.sql) when it
+-- is not. Rows of one patient, date and session type form one visit: merged_rows.sql finds the
+-- visits of several rows and the exact repeats among them (marked here by mark_repeats.sql).
+-- Dates are parsed once per distinct text.
 CREATE OR REPLACE TEMP TABLE parsed_rows AS
 WITH cleaned AS (
     -- Empty, NA, N/A and - are missing values, in any case. (CASE spares the long values the
@@ -16,15 +17,13 @@ WITH cleaned AS (
         CASE WHEN length(number_raw) > 5 THEN trim(number_raw)
             WHEN upper(trim(number_raw)) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE trim(number_raw) END AS number_txt
     FROM staged_rows
-), date_texts AS (
-    SELECT DISTINCT s.file_idx, trim(s.date_raw) AS date_txt, f.date_style
-    FROM staged_rows s JOIN input_files f USING (file_idx)
-    WHERE s.date_raw IS NOT NULL
+), styled_dates AS (
+    SELECT d.file_idx, d.date_txt, f.date_style FROM date_texts d JOIN input_files f USING (file_idx)
 ), date_parts AS (
     SELECT *,
         regexp_extract(date_txt, '^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})([ T].*)?$', ['y', 'm', 'd']) AS iso,
         regexp_extract(date_txt, '^(\d{1,2})[./-](\d{1,2})[./-](\d{4}|\d{2})([ T].*)?$', ['a', 'b', 'y']) AS dm
-    FROM date_texts
+    FROM styled_dates
 ), dates AS (
     SELECT file_idx, date_txt,
         CASE
@@ -47,43 +46,12 @@ WITH cleaned AS (
     FROM cleaned c
     LEFT JOIN dates d ON d.file_idx = c.file_idx AND d.date_txt = c.date_txt
     LEFT JOIN type_map t ON t.raw = c.type_txt
-), merged_visits AS (
-    -- Most visits are one row; only those of several rows need the ordered pass below.
-    SELECT patient_id, session_date, session_type
-    FROM judged WHERE problem IS NULL
-    GROUP BY ALL HAVING count(*) > 1
-), several AS (
-    -- Over each merged visit's rows, ordered by content then place, a row with the same
-    -- content as the row before it is an exact repeat of that row.
-    SELECT j.*,
-        lag(j.number_txt) OVER in_order IS NOT DISTINCT FROM j.number_txt
-            AND lag(j.cells_hash) OVER in_order = j.cells_hash AS repeats_previous,
-        lag(j.file_idx) OVER in_order AS previous_file,
-        lag(j.line) OVER in_order AS previous_line,
-        min((j.file_idx::BIGINT << 40) + j.line) OVER whole_visit AS first_place,
-        count(*) OVER whole_visit AS rows_in_visit
-    FROM judged j SEMI JOIN merged_visits m USING (patient_id, session_date, session_type)
-    WHERE j.problem IS NULL
-    WINDOW
-        in_order AS (PARTITION BY j.patient_id, j.session_date, j.session_type
-                     ORDER BY j.number_txt, j.cells_hash, j.file_idx, j.line),
-        whole_visit AS (in_order ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING)
-), single AS (
-    SELECT j.*, false AS repeats_previous, NULL::INTEGER AS previous_file, NULL::BIGINT AS previous_line,
-        (j.file_idx::BIGINT << 40) + j.line AS first_place, 1 AS rows_in_visit
-    FROM judged j ANTI JOIN merged_visits m USING (patient_id, session_date, session_type)
-    WHERE j.problem IS NULL
-), rejected AS (
-    SELECT *, false, NULL::INTEGER, NULL::BIGINT, NULL::BIGINT, 1 FROM judged WHERE problem IS NOT NULL
-), all_rows AS (
-    SELECT * FROM several UNION ALL SELECT * FROM single UNION ALL SELECT * FROM rejected
+), keys AS (
+    -- A small integer key per patient, in the order of their ids.
+    SELECT patient_id, row_number() OVER (ORDER BY patient_id)::INTEGER AS patient_key
+    FROM (SELECT DISTINCT patient_id FROM judged WHERE problem IS NULL)
 )
-SELECT v.file_idx, v.line, v.patient_id, v.session_date, v.session_type, v.number_txt,
-    CASE
-        WHEN v.problem IS NOT NULL THEN v.problem
-        WHEN v.repeats_previous THEN 'exact repeat of ' || f.name || ' line ' || v.previous_line
-    END AS row_problem,
-    CASE WHEN v.problem IS NULL THEN v.first_place END AS visit_id,
-    v.rows_in_visit
-FROM all_rows v
-LEFT JOIN input_files f ON f.file_idx = v.previous_file
+SELECT j.file_idx, j.line, j.patient_id, k.patient_key, j.session_date, j.session_type, j.number_txt, j.cells_hash,
+    j.problem AS row_problem
+FROM judged j
+LEFT JOIN keys k ON k.patient_id = j.patient_id AND j.problem IS NULL

@@ -1,23 +1,24 @@
 -- One row per visit (METRICS.md 6): the rows of one patient, date and session type, keeping the
--- first row's place (file order, then line) and the first valid infusion number.
+-- first row's place (file order, then line) and the first valid infusion number. A row that is a
+-- visit of its own is that visit; only the visits of several rows (merged_rows.sql) are grouped.
 CREATE OR REPLACE TEMP TABLE visits AS
 WITH numbered AS (
-    SELECT visit_id, patient_id, session_date, session_type, file_idx, line,
+    SELECT file_idx, line, patient_key, session_date, session_type,
         CASE WHEN TRY_CAST(number_txt AS DOUBLE) >= 1 AND TRY_CAST(number_txt AS DOUBLE) % 1 = 0
             THEN TRY_CAST(number_txt AS DOUBLE)::INTEGER END AS infusion_number
     FROM parsed_rows
     WHERE row_problem IS NULL
 )
-SELECT n.visit_id, p.patient_key, n.session_date, n.session_type, n.infusion_number, n.file_idx, n.line
-FROM (
-    SELECT visit_id,
-        any_value(patient_id) AS patient_id,
-        any_value(session_date) AS session_date,
-        any_value(session_type) AS session_type,
-        arg_min(infusion_number, line) FILTER (WHERE infusion_number IS NOT NULL) AS infusion_number,
-        (visit_id >> 40)::INTEGER AS file_idx,
-        visit_id & ((1::BIGINT << 40) - 1) AS line
-    FROM numbered
-    GROUP BY visit_id
-) n
-JOIN patients p USING (patient_id)
+SELECT (n.file_idx::BIGINT << 40) + n.line AS visit_id, n.patient_key, n.session_date, n.session_type,
+    n.infusion_number, n.file_idx::INTEGER AS file_idx, n.line::BIGINT AS line
+FROM numbered n ANTI JOIN merged_rows m USING (file_idx, line)
+UNION ALL
+SELECT m.visit_id,
+    any_value(n.patient_key),
+    any_value(n.session_date),
+    any_value(n.session_type),
+    arg_min(n.infusion_number, n.line) FILTER (WHERE n.infusion_number IS NOT NULL),
+    (m.visit_id >> 40)::INTEGER,
+    m.visit_id & ((1::BIGINT << 40) - 1)
+FROM numbered n JOIN merged_rows m USING (file_idx, line)
+GROUP BY m.visit_id
