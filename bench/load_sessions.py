@@ -210,7 +210,8 @@ def changes(page, count: int):
         await page.locator(SIDEBAR).get_by_text(label, exact=True).click()
 
     async def compare(option):
-        await page.locator(f"{SIDEBAR} [data-testid='stSelectbox']").filter(has_text="Compare by").click()
+        await page.locator(SIDEBAR).get_by_role("combobox", name="Compare by").click()
+        await page.keyboard.type(option[:4])  # narrows the list (and opens it wherever the box is)
         await page.get_by_role("option", name=option, exact=True).click()
 
     async def tab(name):
@@ -237,9 +238,12 @@ async def user(session: Session, url: str, args, start_gate: asyncio.Event) -> N
     session.first_load = await open_dashboard(session, url, args.upload)
     await start_gate.wait()
     rng = random.Random(session.number)
-    for step in changes(session.page, args.changes):
+    for number, step in enumerate(changes(session.page, args.changes)):
         await asyncio.sleep(args.think * rng.uniform(0.5, 1.5))
-        session.latencies.append(await session.rerun(step))
+        try:
+            session.latencies.append(await session.rerun(step))
+        except Exception as exc:
+            raise RuntimeError(f"session {session.number}, change {number + 1}: {exc}") from exc
 
 
 async def drive(url: str, args, server_pid: int, log: Path):
@@ -277,7 +281,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--changes", type=int, default=8, help="setting changes per session")
     parser.add_argument("--think", type=float, default=1.0, help="seconds between a session's changes (+-50%%)")
-    parser.add_argument("--upload", help="a (small) export each session uploads instead of using the sample")
+    parser.add_argument("--upload", help="a (small) export each session uploads instead of using the sample; it needs "
+                        "the sample's sites (North, Central): e.g. sample_data/generate.py --patients 100")
     parser.add_argument("--driver", choices=["browser", "socket"], default="browser",
                         help="browser: Chromium contexts (what a user sees); socket: Streamlit's websocket "
                              "protocol without a browser (the server alone)")
