@@ -121,6 +121,7 @@ def test_upload_in_a_real_browser(server, page, tmp_path):
 
     page.get_by_role("tab", name="Data quality").click()
     idle(page)
+    page.get_by_role("button", name="Download the full list (CSV)").wait_for(timeout=60_000)
     body = page.locator("body").inner_text()
     assert "2 rejections: 2 rows left out whole, and 0 single values" in body
     assert page.get_by_role("button", name="Download the full list (CSV)").is_visible()
@@ -154,9 +155,9 @@ def test_normal_and_presentation_views_at_1920(server, page, tmp_path):
     page.wait_for_function("() => [...document.querySelectorAll('h2')].some(h => h.innerText.includes('responded'))",
                            timeout=120_000)
     idle(page)
+    page.get_by_role("button", name="Leave presentation mode").wait_for(timeout=60_000)
+    page.wait_for_function("() => document.body.innerText.includes('counts below 11 hidden')", timeout=60_000)
     assert not page.locator("[data-testid='stSidebar']").is_visible()
-    body = page.locator("body").inner_text()
-    assert "counts below 11 hidden" in body and "Leave presentation mode" in body
     sizes = page.evaluate("""() => ({
         tile: parseFloat(getComputedStyle(document.querySelector("[data-testid='stMetricValue']")).fontSize),
         headline: parseFloat(getComputedStyle([...document.querySelectorAll('h2')].find(
