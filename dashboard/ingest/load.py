@@ -130,6 +130,7 @@ def load(
     for file_idx, (name, data, *path) in enumerate(files):
         planned: list[ColumnPlan] = []
         raw = read_file(con, name, data, f"raw_{file_idx}", *path,
+    sql.run(con, "ingest/trimmed_macro")
                         select=lambda headers: _kept_columns(headers, measures, mapping, dimensions, planned))
         # A file whose columns can't be planned is still read first, so that an unreadable file
         # is reported as such; then the mapping error is raised.

@@ -4,11 +4,10 @@
 -- ordered by content then place, a row with the same content as the row before it is an exact
 -- repeat of that row (judged after parsing, in that order).
 CREATE OR REPLACE TEMP TABLE merged_rows AS
-WITH used AS (
-    SELECT file_idx, line, patient_key, session_date, session_type, number_txt, cells_hash
-    FROM parsed_rows WHERE row_problem IS NULL
-), merged_visits AS (
-    SELECT patient_key, session_date, session_type FROM used GROUP BY ALL HAVING count(*) > 1
+WITH merged_visits AS (
+    SELECT patient_key, session_date, session_type FROM parsed_rows
+    WHERE row_problem IS NULL
+    GROUP BY ALL HAVING count(*) > 1
 )
 SELECT u.file_idx, u.line,
     lag(u.number_txt) OVER in_order IS NOT DISTINCT FROM u.number_txt
@@ -17,7 +16,8 @@ SELECT u.file_idx, u.line,
     lag(u.line) OVER in_order AS previous_line,
     min((u.file_idx::BIGINT << 40) + u.line) OVER whole_visit AS visit_id,
     count(*) OVER whole_visit AS rows_in_visit
-FROM used u SEMI JOIN merged_visits m USING (patient_key, session_date, session_type)
+FROM parsed_rows u SEMI JOIN merged_visits m USING (patient_key, session_date, session_type)
+WHERE u.row_problem IS NULL
 WINDOW
     in_order AS (PARTITION BY u.patient_key, u.session_date, u.session_type
                  ORDER BY u.number_txt, u.cells_hash, u.file_idx, u.line),

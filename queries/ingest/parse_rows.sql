@@ -4,19 +4,24 @@
 -- visits of several rows and the exact repeats among them (marked here by mark_repeats.sql).
 -- Dates are parsed once per distinct text.
 CREATE OR REPLACE TEMP TABLE parsed_rows AS
-WITH cleaned AS (
+WITH trimmed_rows AS (
+    SELECT file_idx, line, cells_hash, patient_raw, date_raw, type_raw, number_raw,
+        trimmed(patient_raw) AS patient_trimmed, trimmed(date_raw) AS date_trimmed,
+        trimmed(type_raw) AS type_trimmed, trimmed(number_raw) AS number_trimmed
+    FROM staged_rows
+), cleaned AS (
     -- Empty, NA, N/A and - are missing values, in any case. (CASE spares the long values the
     -- case-folding.)
     SELECT file_idx, line, cells_hash,
-        CASE WHEN length(patient_raw) > 5 THEN trim(patient_raw)
-            WHEN upper(trim(patient_raw)) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE trim(patient_raw) END AS patient_id,
-        CASE WHEN length(date_raw) > 5 THEN trim(date_raw)
-            WHEN upper(trim(date_raw)) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE trim(date_raw) END AS date_txt,
-        CASE WHEN length(type_raw) > 5 THEN trim(type_raw)
-            WHEN upper(trim(type_raw)) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE trim(type_raw) END AS type_txt,
-        CASE WHEN length(number_raw) > 5 THEN trim(number_raw)
-            WHEN upper(trim(number_raw)) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE trim(number_raw) END AS number_txt
-    FROM staged_rows
+        CASE WHEN length(patient_raw) > 5 THEN patient_trimmed
+            WHEN upper(patient_trimmed) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE patient_trimmed END AS patient_id,
+        CASE WHEN length(date_raw) > 5 THEN date_trimmed
+            WHEN upper(date_trimmed) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE date_trimmed END AS date_txt,
+        CASE WHEN length(type_raw) > 5 THEN type_trimmed
+            WHEN upper(type_trimmed) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE type_trimmed END AS type_txt,
+        CASE WHEN length(number_raw) > 5 THEN number_trimmed
+            WHEN upper(number_trimmed) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE number_trimmed END AS number_txt
+    FROM trimmed_rows
 ), styled_dates AS (
     SELECT d.file_idx, d.date_txt, f.date_style FROM date_texts d JOIN input_files f USING (file_idx)
 ), date_parts AS (

@@ -2,7 +2,7 @@
 -- first row's place (file order, then line) and the first valid infusion number. A row that is a
 -- visit of its own is that visit; only the visits of several rows (merged_rows.sql) are grouped.
 CREATE OR REPLACE TEMP TABLE visits AS
-WITH numbered AS (
+WITH numbered AS NOT MATERIALIZED (
     SELECT file_idx, line, patient_key, session_date, session_type,
         CASE WHEN TRY_CAST(number_txt AS DOUBLE) >= 1 AND TRY_CAST(number_txt AS DOUBLE) % 1 = 0
             THEN TRY_CAST(number_txt AS DOUBLE)::INTEGER END AS infusion_number
