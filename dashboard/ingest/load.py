@@ -126,11 +126,11 @@ def load(
     if len(files) > 255:  # the dimension ranking packs the file number into 8 bits
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
+    sql.run(con, "ingest/trimmed_macro")
     summaries, raws, plans, row_views, cell_views = [], [], [], [], []
     for file_idx, (name, data, *path) in enumerate(files):
         planned: list[ColumnPlan] = []
         raw = read_file(con, name, data, f"raw_{file_idx}", *path,
-    sql.run(con, "ingest/trimmed_macro")
                         select=lambda headers: _kept_columns(headers, measures, mapping, dimensions, planned))
         # A file whose columns can't be planned is still read first, so that an unreadable file
         # is reported as such; then the mapping error is raised.

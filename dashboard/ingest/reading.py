@@ -272,7 +272,10 @@ def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines:
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     broken = {line for line, _, _ in raw.broken_lines}
     blank_after_header = {b for b in blank if b > header_lines}
-    if physical == header_lines + rows + len(broken) + len(blank_after_header):
+    # An empty line inside a quoted field looks blank too, and would make the counts agree by
+    # chance: with quotes and blank lines both present, the records are found one by one.
+    if physical == header_lines + rows + len(broken) + len(blank_after_header) and not (
+            blank_after_header and '"' in text):
         skipped = broken | blank_after_header
         starts = [n for n in range(header_lines + 1, physical + 1) if n not in skipped] if skipped else None
     else:
@@ -318,7 +321,8 @@ def _record_starts(text: str, delim: str) -> tuple[list[int], list[int]]:
             break
         start, previous = previous + 1, reader.line_num
         every.append(start)
-        if record and any(c.strip() for c in record):
+        # A record of empty cells (",,,") is a row to DuckDB; only an empty line is not.
+        if record and (len(record) > 1 or record[0].strip()):
             with_data.append(start)
     return every, with_data
 
