@@ -2,7 +2,7 @@
 
 Patient data lives only in this session: the uploaded bytes in its st.session_state, the parsed
 tables in a DuckDB connection of its own, held in a session-scoped resource cache (never in one
-shared between sessions). A new upload, mapping or measures file closes that connection and builds
+shared between sessions). Only the bundled sample (synthetic patients) is read once and shared. A new upload, mapping or measures file closes that connection and builds
 a new locked-down one; when the browser disconnects (tab closed, page reloaded), Streamlit clears
 the session's resources and the connection is closed at once. Should the same session reconnect
 (a network blip), its files are read again from the bytes it kept.
@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,8 @@ SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ketamine_clin
 # The most visit rows one session reads (all its files together): a 200 MB export (the largest
 # upload, server.maxUploadSize) holds about 2.4 million. Bounds the memory a session can take.
 MAX_ROWS = 3_000_000
+# (settings, cohort) combinations whose tables the shared sample keeps (a few hundred KB each).
+SHARED_RESULTS = 64
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,25 @@ class Loaded:
     is_sample: bool
 
 
+class OneAtATime:
+    """The object's methods and attributes, used by one thread at a time (a DuckDB connection is
+    not for concurrent use): for the sample data, which every session shares."""
+
+    def __init__(self, target, lock: threading.RLock):
+        self._target, self._lock = target, lock
+
+    def __getattr__(self, name: str):
+        with self._lock:
+            value = getattr(self._target, name)
+        if not callable(value):
+            return value
+
+        def call(*args, **kwargs):
+            with self._lock:
+                return value(*args, **kwargs)
+        return call
+
+
 def _release(data: Loaded) -> None:
     """Close a session's connection (on_release: a replaced upload, or the session has gone)."""
     try:
@@ -106,6 +128,17 @@ def _session_data(key: str, _inputs: Inputs) -> Loaded:
         con.close()
         raise
     return Loaded(key, dataset, Engine(dataset), _inputs.is_sample)
+
+
+@st.cache_resource(show_spinner=False)
+def _shared_sample(key: str) -> Loaded:
+    """The sample data, read once for every session: synthetic patients, so nothing private is
+    shared, and people opening the dashboard at once don't each read it (30 at once took 9 s).
+    Its engine keeps more results, which all the sessions reuse (bench/load_sessions.py)."""
+    con = db.connect()
+    dataset = load(con, [(SAMPLE.name, SAMPLE.read_bytes())])
+    lock = threading.RLock()
+    return Loaded(key, OneAtATime(dataset, lock), OneAtATime(Engine(dataset, results_kept=SHARED_RESULTS), lock), True)
 
 
 def check_size(inputs: Inputs) -> None:
@@ -135,8 +168,10 @@ def loaded(inputs: Inputs) -> Loaded:
         if st.session_state.get("data_key") != key:
             _session_data.clear()  # release the previous upload's data before reading the next
             st.session_state.pop("data_key", None)
+            st.session_state.pop("chart_specs", None)  # and the charts drawn of it (app_panels.draw)
             check_size(inputs)
-        current = _session_data(key, inputs)
+        shared = inputs.is_sample and not inputs.measures_text  # the sample as it is: every session's
+        current = _shared_sample(key) if shared else _session_data(key, inputs)
     except (UnreadableFile, MappingError) as exc:
         st.session_state["failed_load"] = (key, exc)
         raise

@@ -3,14 +3,13 @@ comes from MetricTables (dashboard.metrics), and small counts are suppressed bef
 
 from __future__ import annotations
 
-import functools
 import re
+from collections import OrderedDict
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import charts, headlines
+from dashboard import chart_specs, charts, headlines
 from dashboard.formatting import percent
 from dashboard.formatting import count, csv_bytes, plain, readable
 from dashboard import labels
@@ -25,16 +24,15 @@ def timing_note(timing: str) -> str:
     return re.sub(r"(before|after) each", r"**\1** each", labels.timing_note(timing), count=1)
 
 
-def draw(where, chart: alt.TopLevelMixin) -> None:
-    """Draw a chart across its column. Every chart's spec is checked against the Vega-Lite schema
-    in tests/test_charts.py, so a redraw skips Altair's JSON-schema validation (tens of
-    milliseconds per chart, on every filter change)."""
-    if st.session_state.get("present"):  # presentation mode: large type and thick marks
-        # Without Streamlit's chart theme, whose smaller type would override the room's.
-        where.vega_lite_chart(charts.for_room(chart), width="stretch", theme=None)
-        return
-    object.__setattr__(chart, "to_dict", functools.partial(chart.to_dict, validate=False))
-    where.altair_chart(chart, width="stretch")
+def draw(where, build, *args, title: str | None = None) -> None:
+    """Draw the chart build(*args) (a dashboard.charts function) across its column, from the spec
+    kept for these numbers when there is one (dashboard.chart_specs): a rerun redraws the charts
+    it has drawn before without building them again."""
+    room = bool(st.session_state.get("present"))  # presentation mode: large type and thick marks
+    kept = None if st.session_state.get("data_is_sample") else st.session_state.setdefault("chart_specs", OrderedDict())
+    # In the room, without Streamlit's chart theme, whose smaller type would override the room's.
+    where.vega_lite_chart(chart_specs.spec(build, args, room=room, title=title, kept=kept), width="stretch",
+                          theme=None if room else "streamlit")
 
 
 def headline(text: str) -> None:
@@ -80,7 +78,7 @@ def response_panel(m: MetricTables, show_references: bool) -> None:
     st.caption(timing_note(m.settings.score_timing) + " Response: a fall of at least "
                f"{percent(m.settings.response_reduction)} from baseline.")
     shown = m.shown["response"]
-    draw(st, charts.response_by_infusion(shown, RESPONSE if show_references else None))
+    draw(st, charts.response_by_infusion, shown, RESPONSE if show_references else None)
     _table(shown, _group_column(m) | {
         "n": "Infusions", "assessed": "Assessed", "responders": "Responders", "rate": "Response",
         "interval": "95% interval", "remitters": "Remitters", "remission_rate": "Remission",
@@ -110,7 +108,7 @@ def late_response_panel(m: MetricTables) -> None:
     st.caption("For each infusion count: the patients not responding then, and how many of them responded after a "
                "later infusion of their series. Patients with no later score are left out of the share and counted "
                "in the table.")
-    draw(st, charts.late_response(shown))
+    draw(st, charts.late_response, shown)
     _table(shown, _group_column(m) | {
         "n": "Not responding after", "non_responders": "Not responding", "late_responders": "Responded later",
         "no_later_assessment": "No later score", "scored_again": "Scored again later",
@@ -128,8 +126,8 @@ def dropout_panel(m: MetricTables, show_references: bool = False, dropouts=None)
     stopped = m.shown["stopped_by_status"]
     stopped.attrs = dict(m.dropout_detail.attrs)
     left, right = st.columns(2)
-    draw(left, charts.dropout_points(stopped, sorted(set(m.dropout["n"]))))
-    draw(right, charts.retention(dropout))
+    draw(left, charts.dropout_points, stopped, sorted(set(m.dropout["n"])))
+    draw(right, charts.retention, dropout)
 
     lines = []
     for shown in m.shown["summary"].itertuples():
@@ -142,7 +140,7 @@ def dropout_panel(m: MetricTables, show_references: bool = False, dropouts=None)
         st.caption(f"Published figure ({NOT_YOUR_DATA}): {COMPLETION[1]} ({COMPLETION[0]}, {COMPLETION[2]}).")
 
     left, right = st.columns([1, 2])
-    draw(left, charts.in_progress(dropout))
+    draw(left, charts.in_progress, dropout)
     with right:
         reasons = m.stop_reasons()
         st.markdown("**Reasons given for stopping**")
@@ -185,7 +183,7 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
     s = m.settings
     st.caption(f"Responders whose series has ended, re-assessed nearest {s.follow_up_days} days after their last "
                f"infusion (within {s.follow_up_window[0]}–{s.follow_up_window[1]} days).")
-    draw(st, charts.durability(shown))
+    draw(st, charts.durability, shown)
     for row in shown.itertuples():
         prefix = f"**{plain(row.grp)}**: " if len(m.groups) > 1 else ""
         st.markdown(f"{prefix}Still responding at one month: **{percent(row.durability_rate)}** "
@@ -193,12 +191,12 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
                     f"**{percent(row.conservative_rate)}** if a booster before the follow-up counts as lost.")
     reference = DURABILITY_FOUR_WEEKS if show_references else None
     left, right = st.columns(2)
-    draw(left, charts.durability_rates(shown, reference))
+    draw(left, charts.durability_rates, shown, reference)
     traj = m.shown["trajectories"]
     means = traj[traj["measure"] == primary.name] if len(traj) else traj
     if len(means):
-        draw(right, charts.milestones(means, (primary.low, primary.high), primary.lower_is_better)
-             .properties(title=f"Mean {primary.label}: baseline, end of series, one month"))
+        draw(right, charts.milestones, means, (primary.low, primary.high), primary.lower_is_better,
+             title=f"Mean {primary.label}: baseline, end of series, one month")
     if reference is not None:
         st.caption(f"Dashed grey line, {NOT_YOUR_DATA}: {reference.what}, {reference.value} ({reference.citation}; "
                    f"{reference.population}).")
@@ -228,7 +226,7 @@ def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
             st.markdown(f"**{plain(measure.label)}**" + (f" ({plain(measure.domain)})" if measure.domain else "")
                         + f" · range {measure.low:g}–{measure.high:g}")
             rows = traj[traj["measure"] == name]
-            draw(st, charts.trajectory(rows, measure.lower_is_better, (measure.low, measure.high)))
+            draw(st, charts.trajectory, rows, measure.lower_is_better, (measure.low, measure.high))
             with st.expander(f"{measure.label}: the numbers"):
                 _table(_means_table(rows), _group_column(m) | {
                     "point": "When", "mean": "Mean", "interval": "95% interval", "patients": "Patients"},
@@ -261,7 +259,7 @@ def over_time_panel(m: MetricTables, compared: bool = False) -> None:
     for chart, title in labels.control_titles(m.settings.planned).items():
         points = monthly[monthly["chart"] == chart]
         st.markdown(f"**{plain(headlines.control_chart(points, title))}**")
-        draw(st, charts.control_chart(points, title, k))
+        draw(st, charts.control_chart, points, title, k)
         with st.expander(f"{title}: the numbers by month"):
             table = points.assign(month=pd.to_datetime(points["month"]).dt.strftime("%b %Y"),
                                   signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))

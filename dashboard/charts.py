@@ -8,6 +8,8 @@ hidden rate is empty, so that point is simply not drawn.
 
 from __future__ import annotations
 
+import json
+
 import altair as alt
 import pandas as pd
 
@@ -473,9 +475,40 @@ ROOM_CONFIG = {
 }
 
 
+def to_spec(chart: alt.TopLevelMixin) -> dict:
+    """The chart's Vega-Lite spec, data inline, without Altair's default 300-pixel view (as
+    Streamlit's own altair_chart draws it). Not validated again: tests/test_charts.py checks every
+    chart against the Vega-Lite schema."""
+    spec = _with_records(chart.copy(deep=False)).to_dict(validate=False)
+    view = spec.get("config", {}).get("view", {})
+    for key in ("continuousWidth", "continuousHeight"):
+        if view.get(key) == 300:  # the default theme's, not ours
+            del view[key]
+    if "view" in spec.get("config", {}) and not view:
+        del spec["config"]["view"]
+    if "config" in spec and not spec["config"]:
+        del spec["config"]
+    return spec
+
+
+def _with_records(chart: alt.TopLevelMixin) -> alt.TopLevelMixin:
+    """The chart (and its layers) with each frame as JSON records written by pandas: Altair's own
+    conversion checks every column in Python, about 8 ms a frame, most of a chart's conversion."""
+    nodes = [chart]
+    while nodes:
+        node = nodes.pop()
+        if isinstance(getattr(node, "data", None), pd.DataFrame):
+            node.data = alt.InlineData(values=json.loads(node.data.to_json(orient="records", date_format="iso", double_precision=15)))
+        layers = getattr(node, "layer", None)
+        if isinstance(layers, list):
+            node.layer = layers = [layer.copy(deep=False) for layer in layers]
+            nodes.extend(layers)
+    return chart
+
+
 def for_room(chart: alt.TopLevelMixin) -> dict:
     """The chart's Vega-Lite spec with larger type, thicker lines and bigger points, for a shared screen."""
-    spec = chart.to_dict(validate=False)
+    spec = to_spec(chart)
 
     def enlarge(node):
         if isinstance(node, dict):

@@ -82,9 +82,10 @@ class MetricTables:
 class Engine:
     """Computes metrics for one loaded dataset, caching the stages it can."""
 
-    def __init__(self, dataset: Dataset, only_primary: bool = False):
+    def __init__(self, dataset: Dataset, only_primary: bool = False, results_kept: int = RESULTS_KEPT):
         """only_primary: build assessments for the primary measure alone (the CSV export needs no
-        trajectories of the others)."""
+        trajectories of the others). results_kept: how many (settings, cohort) combinations keep
+        their tables (more for an engine that several sessions share)."""
         self.dataset = dataset
         self.con = dataset.con
         self.only_primary = only_primary
@@ -93,7 +94,8 @@ class Engine:
         self._outcome_key = None
         self._cohort_key = None
         self._left_out = 0  # visits after as_of, counted when the series are built
-        self._start_range, self._start_range_key = None, None
+        self._start_ranges: dict[tuple, tuple[date, date] | None] = {}  # series key -> first and last start
+        self.results_kept = results_kept
         # (settings, cohort) -> the metric tables computed for them and the visits left out, most
         # recently used last. The data never changes after load, so they stay valid.
         self._results: OrderedDict[tuple, tuple[dict[str, pd.DataFrame], int]] = OrderedDict()
@@ -142,12 +144,17 @@ class Engine:
         return params
 
     def start_range(self, settings: Settings) -> tuple[date, date] | None:
-        """The first and last series start in the data, for a date-range filter."""
-        self.prepare(settings)
-        if self._start_range_key != self._series_key:
+        """The first and last series start in the data, for a date-range filter (kept per series
+        settings, so that asking again builds no series)."""
+        params = self.params(settings)
+        key = tuple(tuple(v) if isinstance(v, list) else v for v in (params[k] for k in _SERIES_KEYS))
+        if key not in self._start_ranges:
+            self.prepare(settings)
             first, last = self.con.execute("SELECT min(first_date), max(first_date) FROM patient_series").fetchone()
-            self._start_range, self._start_range_key = ((first, last) if first else None), self._series_key
-        return self._start_range
+            if len(self._start_ranges) >= 64:
+                self._start_ranges.clear()
+            self._start_ranges[key] = (first, last) if first else None
+        return self._start_ranges[key]
 
     def select(self, cohort: Cohort) -> None:
         if cohort == self._cohort_key:
@@ -164,7 +171,7 @@ class Engine:
     def compute(self, settings: Settings, cohort: Cohort | None = None, tables: Iterable[str] | None = None) -> MetricTables:
         """The metric tables for these settings and this cohort: all of them, or only `tables`
         (names of MetricTables fields; the others are left empty). The summary is always there.
-        Tables already computed for the same settings and cohort (RESULTS_KEPT of them) are
+        Tables already computed for the same settings and cohort (results_kept of them) are
         returned again without running a query; each call gets its own copies."""
         cohort = cohort or Cohort()
         params = self.params(settings)
@@ -179,7 +186,7 @@ class Engine:
                 frame = sql.run(self.con, TABLES[name], params).df()
                 kept[name] = with_t_intervals(frame) if name == "trajectories" else frame
         self._results[key] = (kept, left_out)
-        while len(self._results) > RESULTS_KEPT:
+        while len(self._results) > self.results_kept:
             self._results.popitem(last=False)
         frames = {name: kept[name].copy() if name in wanted else pd.DataFrame() for name in TABLES}
         return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=left_out,

@@ -67,3 +67,31 @@ def test_only_a_few_combinations_are_kept(monkeypatch):
     ran = counting_queries(monkeypatch)
     engine.compute(Settings(), cohorts[0], {"summary"})  # the oldest was let go
     assert "summary" in ran
+
+
+def test_start_range_is_kept_per_series_settings(monkeypatch):
+    engine = Engine(load_fixture("six_patients.csv"))
+    pre, post = Settings(), Settings(score_timing="post")
+    first = (engine.start_range(pre), engine.start_range(post))
+    ran = counting_queries(monkeypatch)
+    assert (engine.start_range(pre), engine.start_range(post)) == first and ran == []
+
+
+def test_an_engine_shared_by_threads_answers_each_as_if_alone():
+    """The sample's engine is shared by every session (app_data.OneAtATime): threads asking for
+    different settings and cohorts at once each get the tables a lone engine gives."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from dashboard.app_data import OneAtATime
+
+    dataset = load_fixture("six_patients.csv")
+    shared = OneAtATime(Engine(dataset), threading.RLock())
+    asks = [(Settings(score_timing=t), Cohort.of(split_by=s)) for t in ("pre", "post") for s in ("", "site")] * 4
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(lambda ask: shared.compute(*ask), asks))
+    alone = Engine(load_fixture("six_patients.csv"))
+    for (settings, cohort), tables in zip(asks, got):
+        expected = alone.compute(settings, cohort)
+        for name in metrics.TABLES:
+            pd.testing.assert_frame_equal(getattr(tables, name), getattr(expected, name))

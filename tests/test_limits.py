@@ -77,18 +77,31 @@ def is_closed(con) -> bool:
 
 def test_a_replaced_upload_closes_its_connection(connections):
     at = AppTest.from_file(APP, default_timeout=90).run()
-    sample = connections[-1]
     at = upload(at, "six_patients.csv", SIX)
-    assert is_closed(sample) and not is_closed(connections[-1])
     first_upload = connections[-1]
-    at.sidebar.button[0].click().run()  # Remove the files: back to the sample
-    assert tiles(at)["Patients started"] == "600"
+    at = upload(at, "six_patients_again.csv", SIX + b"\n")
     assert is_closed(first_upload) and not is_closed(connections[-1])
-    assert sum(not is_closed(c) for c in connections) == 1
+    second_upload = connections[-1]
+    at.sidebar.button[0].click().run()  # Remove the files: back to the sample, which every session shares
+    assert tiles(at)["Patients started"] == "600"
+    assert is_closed(second_upload)
+    assert all(is_closed(c) for c in connections)  # the sample's connection is not this session's
     # A filter change reads nothing again.
     count = len(connections)
     at.multiselect(key="filter_site").set_value(["North"]).run()
     assert len(connections) == count
+
+
+def test_sessions_on_the_sample_share_one_reading_of_it(connections):
+    """The sample (synthetic patients) is read once for every session; an upload is not shared."""
+    first = AppTest.from_file(APP, default_timeout=90).run()
+    opened = len(connections)
+    second = AppTest.from_file(APP, default_timeout=90).run()
+    assert len(connections) == opened <= 1  # none when an earlier test already read it
+    assert tiles(first)["Patients started"] == tiles(second)["Patients started"] == "600"
+    upload(second, "six_patients.csv", SIX)
+    assert len(connections) == opened + 1 and tiles(second)["Patients started"] == "6"
+    assert tiles(first.run())["Patients started"] == "600"
 
 
 def test_released_session_resources_close_the_connection_and_a_reconnect_reads_again(connections):
