@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from conftest import FIXTURES, SHARED_DATA, column, load_files, load_fixture, metrics_for
+from conftest import SHARED_DATA, column, load_files, load_fixture, metrics_for
 
 from dashboard.measures import load_measures_file
 from dashboard.metrics import Cohort
