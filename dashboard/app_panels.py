@@ -126,7 +126,7 @@ def dropout_panel(m: MetricTables, show_references: bool = False, dropouts=None)
     stopped = m.shown["stopped_by_status"]
     stopped.attrs = dict(m.dropout_detail.attrs)
     left, right = st.columns(2)
-    draw(left, charts.dropout_points, stopped, sorted(set(m.dropout["n"])))
+    draw(left, charts.dropout_points, stopped, sorted(set(m.dropout["n"])), dropout)
     draw(right, charts.retention, dropout)
 
     lines = []

@@ -37,6 +37,7 @@ STOPPED_AS = {"responder": "Responding", "non-responder": "Not responding", "unk
 # Compare by, in the stacked dropout bars: colour is the status, so each group gets its own opacity.
 GROUP_OPACITY = [1.0, 0.55, 0.8, 0.4, 0.9, 0.65, 0.3, 0.5]
 STOPPED_COLOURS = {"responder": "#009E73", "non-responder": "#D55E00", "unknown": "#767676"}
+HIDDEN_PART, HIDDEN_FILL = "Small counts, not shown separately", "#E3E3E3"  # outlined: see dropout_points
 IN_PROGRESS_COLOUR = "#2C7FB8"
 PERCENT_AXIS = alt.Axis(format="%", tickCount=5)
 # Width follows the page; height is the plotting area's, so titles and legends don't squeeze it.
@@ -221,20 +222,34 @@ def late_response(late: pd.DataFrame) -> alt.LayerChart:
         subtitle="patients with no later score in their series are left out of the share"))
 
 
-def dropout_points(detail: pd.DataFrame, n_values: list[int]) -> alt.Chart:
-    """Patients who stopped after each infusion, by their response status when they stopped."""
+def dropout_points(detail: pd.DataFrame, n_values: list[int], totals: pd.DataFrame | None = None) -> alt.Chart:
+    """Patients who stopped after each infusion, by their response status when they stopped.
+
+    totals: the dropout table as shown (grp, n, dropped_after). Under suppression a bar's hidden
+    parts are drawn together as one light segment, so that the bar is as tall as the count shown
+    for it: their sum is that count less the parts shown, so it reveals nothing."""
     data = detail.copy()
     data["grp"] = data["grp"].astype(str)
     data = data.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
     data["status"] = data["response_at_last"].map(STOPPED_AS).fillna(data["response_at_last"])
     data["order"] = data["response_at_last"].map({k: i for i, k in enumerate(STOPPED_AS)})
+    statuses, colours = list(STOPPED_AS.values()), list(STOPPED_COLOURS.values())
+    hidden = _hidden_parts(data, totals)
+    # A hidden count ("<11") is not drawn: in a stack it would break the segments above it.
+    data = data.assign(patients=pd.to_numeric(data["patients"], errors="coerce")).dropna(subset=["patients"])
+    if len(hidden):
+        data = pd.concat([data, hidden], ignore_index=True)
+        statuses, colours = statuses + [HIDDEN_PART], colours + [HIDDEN_FILL]
     groups = _groups(data) if len(data) else []
     chart = alt.Chart(data).mark_bar().encode(
         x=alt.X("n:O", title="Stopped after infusion", scale=alt.Scale(domain=n_values), axis=alt.Axis(labelAngle=0)),
         y=alt.Y("patients:Q", title="Patients who stopped"),
         color=alt.Color("status:N", title="When they stopped they were",
-                        scale=alt.Scale(domain=list(STOPPED_AS.values()), range=list(STOPPED_COLOURS.values())),
+                        scale=alt.Scale(domain=statuses, range=colours),
                         legend=alt.Legend(orient="bottom", labelLimit=0)),
+        # The light segment's outline gives it contrast against the page.
+        stroke=alt.condition(f"datum.status === '{HIDDEN_PART}'", alt.value(_GROUP_OUTLINE["stroke"]),
+                             alt.value(None)),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Stopped after infusion"),
                  alt.Tooltip("status:N", title="When they stopped"), alt.Tooltip("patients:Q", title="Patients")])
@@ -246,6 +261,21 @@ def dropout_points(detail: pd.DataFrame, n_values: list[int]) -> alt.Chart:
                                 legend=alt.Legend(orient="bottom", labelLimit=0)))
     return chart.properties(autosize=FIT_WIDTH, height=300, title=alt.Title("Who stops, and when",
                                                         subtitle="patients still in their series are not counted here"))
+
+
+def _hidden_parts(data: pd.DataFrame, totals: pd.DataFrame | None) -> pd.DataFrame:
+    """One row per bar whose shown total exceeds the sum of its shown parts: the rest, together."""
+    if totals is None or not len(totals) or not len(data):
+        return data.iloc[0:0]
+    shown = pd.to_numeric(data["patients"], errors="coerce")
+    parts = shown.groupby([data["grp"], data["n"]]).sum()
+    totals = totals.assign(grp=totals["grp"].astype(str),
+                           total=pd.to_numeric(totals["dropped_after"], errors="coerce")).dropna(subset=["total"])
+    rows = [{"grp": grp, "n": n, "response_at_last": "hidden", "patients": total - parts.get((grp, n), 0),
+             "status": HIDDEN_PART, "order": len(STOPPED_AS)}
+            for grp, n, total in zip(totals["grp"], totals["n"], totals["total"])
+            if (grp, n) in parts.index and total - parts.get((grp, n), 0) > 0]
+    return pd.DataFrame(rows, columns=data.columns)
 
 
 def in_progress(dropout: pd.DataFrame) -> alt.Chart:

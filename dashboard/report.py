@@ -117,7 +117,7 @@ def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_referenc
     out: dict[str, alt.TopLevelMixin] = {
         "response": charts.response_by_infusion(shown["response"], RESPONSE if show_references else None),
         "late_response": charts.late_response(shown["late_response"]),
-        "dropout_points": charts.dropout_points(stopped, sorted(set(m.dropout["n"]))),
+        "dropout_points": charts.dropout_points(stopped, sorted(set(m.dropout["n"])), shown["dropout"]),
         "retention": charts.retention(shown["dropout"]),
         "in_progress": charts.in_progress(shown["dropout"]),
         "durability": charts.durability(shown["durability"]),

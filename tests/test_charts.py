@@ -8,6 +8,7 @@ import json
 import re
 
 import altair as alt
+import pandas as pd
 import pytest
 from conftest import ROOT, load_files, load_fixture, metrics_for
 
@@ -43,7 +44,8 @@ def every_chart(m, min_cell: int = 0) -> dict[str, object]:
         "response": charts.response_by_infusion(shown(m.response, "response")),
         "response with references": charts.response_by_infusion(shown(m.response, "response"), RESPONSE),
         "late response": charts.late_response(shown(m.late_response, "late_response")),
-        "dropout points": charts.dropout_points(shown(stopped, "dropout_detail"), sorted(set(m.dropout["n"]))),
+        "dropout points": charts.dropout_points(shown(stopped, "dropout_detail"), sorted(set(m.dropout["n"])),
+                                                shown(m.dropout, "dropout")),
         "in progress": charts.in_progress(shown(m.dropout, "dropout")),
         "retention": charts.retention(shown(m.dropout, "dropout")),
         "durability": charts.durability(shown(m.durability, "durability")),
@@ -154,3 +156,20 @@ def test_room_style_enlarges_type_and_marks(clinic):
     assert all(a >= b for a, b in zip(widths, before) if a and b) and widths != before
     assert spec["height"] > normal["height"]
     alt.LayerChart.from_dict(spec)  # still a valid Vega-Lite spec (validated against the schema)
+
+
+def test_hidden_parts_of_a_dropout_bar_are_drawn_together_to_its_shown_total():
+    """After infusion 2, 30 stopped (shown): 12 responding (shown), the other two statuses hidden
+    ("<11" each). The bar is drawn 30 tall: 12, then one light segment of 30 - 12 = 18. After
+    infusion 3 every part is shown and adds up, so there is no such segment."""
+    stopped = pd.DataFrame({"grp": "All patients", "n": [2, 2, 2, 3, 3],
+                            "response_at_last": ["responder", "non-responder", "unknown", "responder", "non-responder"],
+                            "patients": [12, "<11", "<11", 14, 20]})
+    totals = pd.DataFrame({"grp": ["All patients"] * 2, "n": [2, 3], "dropped_after": [30, 34]})
+    spec = charts.to_spec(charts.dropout_points(stopped, [1, 2, 3], totals))
+    rows = next(iter(spec["datasets"].values()))
+    hidden = [r for r in rows if r["status"] == charts.HIDDEN_PART]
+    assert [(r["n"], r["patients"]) for r in hidden] == [(2, 18)]
+    assert charts.HIDDEN_PART in spec["encoding"]["color"]["scale"]["domain"]
+    plain = charts.to_spec(charts.dropout_points(stopped, [1, 2, 3]))  # no totals: nothing added
+    assert not any(r["status"] == charts.HIDDEN_PART for r in next(iter(plain["datasets"].values())))
