@@ -15,6 +15,7 @@ from dashboard.formatting import count, csv_bytes, plain, readable
 from dashboard import labels
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
+from dashboard.settings import CONTROL_PERIODS
 from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
 
 
@@ -244,25 +245,40 @@ def _means_table(rows: pd.DataFrame) -> pd.DataFrame:
         interval=[f"{one(lo)}–{one(hi)}" if not pd.isna(lo) else "–" for lo, hi in zip(rows["mean_low"], rows["mean_high"])])
 
 
+# The p-charts' period, kept apart from its radio button so that it holds while the button is not
+# drawn (another tab open, presentation mode); app_sidebar.settings_for reads it.
+PERIOD_KEY = "control_period"
+
+
+def _keep_period() -> None:
+    st.session_state[PERIOD_KEY] = st.session_state[f"{PERIOD_KEY}_choice"]
+
+
 def over_time_panel(m: MetricTables, compared: bool = False) -> None:
-    """p-charts by month of series start, for the whole selected cohort (m has one group)."""
+    """p-charts by month (or quarter) of series start, for the whole selected cohort (m has one group)."""
     st.subheader("Are we getting better?")
     k = m.settings.min_cell
-    st.caption("Each month's share for the patients whose series started that month, against the share over every "
-               "month (the centre line) and 3-sigma control limits worked out from the month's own number of "
-               "patients. A point outside its limits is unlikely to be chance alone (special-cause variation). "
-               "Recent months are still filling in: their series and follow-ups have not all ended.")
+    period = m.settings.control_period
+    if not st.session_state.get("present"):
+        st.radio("A point per", CONTROL_PERIODS, index=CONTROL_PERIODS.index(period), horizontal=True,
+                 key=f"{PERIOD_KEY}_choice", on_change=_keep_period, format_func=lambda p: f"{p} of series start",
+                 help="Quarters hold three times as many patients: fewer points too small to judge or hidden.")
+    st.caption(f"Each {period}'s share for the patients whose series started that {period}, against the share over "
+               f"every {period} (the centre line) and 3-sigma control limits worked out from the {period}'s own "
+               "number of patients. A point outside its limits is unlikely to be chance alone (special-cause "
+               f"variation). Recent {period}s are still filling in: their series and follow-ups have not all ended.")
     if compared:
         st.caption("These charts count all the selected patients, not each compared group.")
     monthly = m.shown["monthly"]
     denominators = {"response": "assessed then", "completion": "series ended", "durability": "followed up"}
     for chart, title in labels.control_titles(m.settings.planned).items():
         points = monthly[monthly["chart"] == chart]
-        st.markdown(f"**{plain(headlines.control_chart(points, title))}**")
-        draw(st, charts.control_chart, points, title, k)
-        with st.expander(f"{title}: the numbers by month"):
-            table = points.assign(month=pd.to_datetime(points["month"]).dt.strftime("%b %Y"),
+        st.markdown(f"**{plain(headlines.control_chart(points, title, period))}**")
+        draw(st, charts.control_chart, points, title, k, period)
+        with st.expander(f"{title}: the numbers by {period}"):
+            table = points.assign(month=labels.period_labels(points["month"], period),
                                   signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))
-            _table(table, {"month": "Month", "patients": f"Patients ({denominators[chart]})", "events": "Of whom",
-                           "rate": "Share", "lcl": "Lower limit", "ucl": "Upper limit", "signal": "Month is"},
+            _table(table, {"month": period.capitalize(), "patients": f"Patients ({denominators[chart]})",
+                           "events": "Of whom", "rate": "Share", "lcl": "Lower limit", "ucl": "Upper limit",
+                           "signal": f"{period.capitalize()} is"},
                    rates=("rate", "lcl", "ucl"), counts=("patients", "events"))

@@ -128,7 +128,8 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
     return Settings(measure=measure, min_baseline=min_baseline, response_reduction=reduction, score_timing=timing,
                     planned=int(planned), series_gap_days=int(gap), baseline_window_days=int(window),
                     end_of_series_days=int(end), as_of=None if as_of == latest else as_of,
-                    follow_up_days=int(follow_up), follow_up_window=(int(low), int(high)), min_cell=int(min_cell))
+                    follow_up_days=int(follow_up), follow_up_window=(int(low), int(high)), min_cell=int(min_cell),
+                    control_period=st.session_state.get("control_period", d.control_period))  # the Over time tab's
 
 
 def cohort_note(cohort: Cohort) -> str:

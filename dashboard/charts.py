@@ -14,6 +14,7 @@ import altair as alt
 import pandas as pd
 
 from dashboard.formatting import percent  # one rounding rule for every number on screen
+from dashboard.labels import period_labels
 from dashboard.references import NOT_YOUR_DATA, Reference
 
 # Colour-blind-safe (Okabe-Ito, with the light ones darkened) and each at least 3:1 against white
@@ -442,15 +443,15 @@ CONTROL_STATUS = {"within": ("Within the limits", PALETTE[0], "circle"),
                   "below": ("Below the lower limit", "#B2182B", "triangle-down")}
 
 
-def control_chart(points: pd.DataFrame, title: str, min_cell: int) -> alt.LayerChart:
-    """A p-chart by month of series start: each month's share, the centre line (the share over every
-    month) and the month's own 3-sigma limits (a step line, wider for small months). A month above
-    or below its limits is a red triangle; a month too small to judge (below min_cell, or with no
-    patients) is greyed out and has no point."""
+def control_chart(points: pd.DataFrame, title: str, min_cell: int, period: str = "month") -> alt.LayerChart:
+    """A p-chart by month (or quarter) of series start: each month's share, the centre line (the
+    share over every month) and the month's own 3-sigma limits (a step line, wider for small
+    months). A month above or below its limits is a red triangle; a month too small to judge (below
+    min_cell, or with no patients) is greyed out and has no point."""
+    unit, units = period, f"{period}s"
     data = _numeric(points, ["rate", "centre", "lcl", "ucl"])
-    months = pd.to_datetime(data["month"])
-    data["label"] = months.dt.strftime("%b %Y")
-    data["month"] = months.dt.strftime("%Y-%m-%d")  # plain text: a suppressed frame holds Python objects
+    data["label"] = period_labels(data["month"], period)
+    data["month"] = pd.to_datetime(data["month"]).dt.strftime("%Y-%m-%d")  # plain text: a suppressed frame holds Python objects
     order = data["label"].tolist()
     data["patients_text"] = [_count_text(v) for v in points["patients"]]
     data["events_text"] = [_count_text(v) for v in points["events"]]
@@ -458,21 +459,21 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int) -> alt.LayerC
     data["status"] = [CONTROL_STATUS[s or "within"][0] if ok else
                       "Hidden, to protect a small count" if text == "hidden" else "Too few to judge"
                       for s, ok, text in zip(data["signal"].fillna(""), judged, data["patients_text"])]
-    x = alt.X("label:O", title="Month of series start", sort=order, scale=alt.Scale(domain=order),
+    x = alt.X("label:O", title=f"{unit.capitalize()} of series start", sort=order, scale=alt.Scale(domain=order),
               axis=alt.Axis(labelAngle=-45 if len(order) > 8 else 0, labelOverlap=False))
     y = alt.Y("rate:Q", title="Share of patients", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1]))
-    tooltip = [alt.Tooltip("label:O", title="Month"), alt.Tooltip("rate:Q", title="Share", format=".1%"),
+    tooltip = [alt.Tooltip("label:O", title=unit.capitalize()), alt.Tooltip("rate:Q", title="Share", format=".1%"),
                alt.Tooltip("events_text:N", title="Of whom"), alt.Tooltip("patients_text:N", title="Patients"),
                alt.Tooltip("lcl:Q", title="Lower limit", format=".1%"),
-               alt.Tooltip("ucl:Q", title="Upper limit", format=".1%"), alt.Tooltip("status:N", title="Month")]
+               alt.Tooltip("ucl:Q", title="Upper limit", format=".1%"), alt.Tooltip("status:N", title=unit.capitalize())]
     statuses = [v[0] for v in CONTROL_STATUS.values()]
     shown = data[judged]
     small = data[~judged].assign(top=1.0, bottom=0.0)
     layers = [
         alt.Chart(small).mark_bar(color="#9E9E9E", opacity=0.25, width={"band": 0.9}).encode(
-            x=x, y=alt.Y("top:Q"), y2=alt.Y2("bottom:Q"), tooltip=[alt.Tooltip("label:O", title="Month"),
+            x=x, y=alt.Y("top:Q"), y2=alt.Y2("bottom:Q"), tooltip=[alt.Tooltip("label:O", title=unit.capitalize()),
                                                                   alt.Tooltip("patients_text:N", title="Patients"),
-                                                                  alt.Tooltip("status:N", title="Month")]),
+                                                                  alt.Tooltip("status:N", title=unit.capitalize())]),
         alt.Chart(shown).mark_line(interpolate="step", strokeDash=[6, 3], strokeWidth=1.5, color="#555555").encode(
             x=x, y=alt.Y("ucl:Q")),
         alt.Chart(shown).mark_line(interpolate="step", strokeDash=[6, 3], strokeWidth=1.5, color="#555555").encode(
@@ -488,10 +489,10 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int) -> alt.LayerC
             shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=statuses,
                                                                    range=[v[2] for v in CONTROL_STATUS.values()]))),
     ]
-    grey = (f"grey: months not shown, with fewer than {min_cell} patients with or without the outcome" if min_cell
-            else "grey: months with no patients to judge")
+    grey = (f"grey: {units} not shown, with fewer than {min_cell} patients with or without the outcome" if min_cell
+            else f"grey: {units} with no patients to judge")
     return alt.layer(*layers).properties(autosize=FIT_WIDTH, height=260, title=alt.Title(
-        title, subtitle=["solid line: the share over every month; dashed: each month's 3-sigma limits", grey]))
+        title, subtitle=[f"solid line: the share over every {unit}; dashed: each {unit}'s 3-sigma limits", grey]))
 
 
 # Presentation mode: type and marks readable from the back of a room on a 1920x1080 projector.

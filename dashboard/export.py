@@ -54,6 +54,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cell", type=int, default=d.min_cell, help="suppress counts below this (default off)")
     p.add_argument("--measures", type=Path, help="TOML file declaring more measures")
     p.add_argument("--map", type=Path, help="JSON column mapping file")
+    p.add_argument("--over-time", choices=["month", "quarter"], default=d.control_period,
+                   help="the report's p-charts: a point per month (default) or quarter of series start")
     p.add_argument("--report", type=Path, help="also write the report for the minutes (one HTML page) to this file; "
                                                "counts below --min-cell, or below 11 when it is 0, are hidden")
     return p
@@ -65,7 +67,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         score_timing=args.score_timing, planned=args.planned, series_gap_days=args.series_gap_days,
         baseline_window_days=args.baseline_window_days, end_of_series_days=args.end_of_series_days,
         as_of=args.as_of, follow_up_days=args.follow_up_days, follow_up_window=args.follow_up_window,
-        min_cell=args.min_cell,
+        min_cell=args.min_cell, control_period=args.over_time,
     )
 
 

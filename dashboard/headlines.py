@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 
 from dashboard.formatting import count, percent
-from dashboard.labels import TILE_LABELS
+from dashboard.labels import TILE_LABELS, period_labels
 from dashboard.suppression import HIDDEN
 
 
@@ -122,24 +122,25 @@ def trajectory(shown: pd.DataFrame, label: str) -> str:
             f"{last['mean']:.1f} after {int(last['n'])} infusions (n = {count(last['patients'])}).")
 
 
-def control_chart(points: pd.DataFrame, what: str) -> str:
+def control_chart(points: pd.DataFrame, what: str, period: str = "month") -> str:
     """'Response after 6 infusions by month of series start: every month within its 3-sigma limits.'
-    points: one chart's rows of the shown monthly table (a hidden rate is not judged)."""
+    points: one chart's rows of the shown monthly table (a hidden rate is not judged); period:
+    month or quarter."""
     judged = points[pd.to_numeric(points["rate"], errors="coerce").notna()]
     if judged.empty:
-        return (f"{what}, by month of series start: no month can be shown (too few patients, or small counts "
-                "hidden).")
+        return (f"{what}, by {period} of series start: no {period} can be shown (too few patients, or small "
+                "counts hidden)" + ("; by quarter there may be enough." if period == "month" else "."))
     centre = percent(points["centre"].dropna().iloc[0])
-    months = pd.to_datetime(judged["month"]).dt.strftime("%b %Y")
-    above = months[(judged["signal"] == "above").to_numpy()].tolist()
-    below = months[(judged["signal"] == "below").to_numpy()].tolist()
+    labels = pd.Series(period_labels(judged["month"], period))
+    above = labels[(judged["signal"] == "above").to_numpy()].tolist()
+    below = labels[(judged["signal"] == "below").to_numpy()].tolist()
     if not above and not below:
-        months = f"{len(judged)} month{'s' if len(judged) > 1 else ''}"
-        return (f"{what}, by month of series start: {months} judged, all within their 3-sigma limits around "
-                f"{centre}; no month stands out.")
+        judged_count = f"{len(judged)} {period}{'s' if len(judged) > 1 else ''}"
+        return (f"{what}, by {period} of series start: {judged_count} judged, all within their 3-sigma limits "
+                f"around {centre}; no {period} stands out.")
     parts = ([f"above its limits in {', '.join(above)}"] if above else []) + (
         [f"below in {', '.join(below)}"] if below else [])
-    return f"{what}, by month of series start: {'; '.join(parts)} (centre line {centre})."
+    return f"{what}, by {period} of series start: {'; '.join(parts)} (centre line {centre})."
 
 
 def data_quality(rows_read: int, rows_used: int, rows_rejected: int, rejections: int) -> str:

@@ -1,5 +1,7 @@
 """What the app, the report and the exports call things: one place, no Streamlit."""
 
+import pandas as pd
+
 # The five headline tiles, in order.
 TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
                "Durable at one month")
@@ -17,6 +19,7 @@ SETTING_NAMES = {
     "follow_up_days": "One-month follow-up at (days after the last infusion)",
     "follow_up_window": "Follow-up window (days)",
     "min_cell": "Counts below this are hidden (0: off)",
+    "control_period": "Over time: a point per (month or quarter of series start)",
 }
 
 
@@ -25,6 +28,14 @@ def timing_note(timing: str) -> str:
     if timing == "pre":
         return "Scores taken before each infusion: the score at infusion n+1 is the patient's score after n infusions."
     return "Scores taken after each infusion: the score at infusion n is the patient's score after n infusions."
+
+
+def period_labels(starts, period: str) -> list[str]:
+    """The p-charts' points in words: 'Jan 2025' by month, 'Q1 2025' by quarter."""
+    dates = pd.to_datetime(pd.Series(starts, dtype=object))
+    if period == "quarter":
+        return [f"Q{d.quarter} {d.year}" for d in dates]
+    return dates.dt.strftime("%b %Y").tolist()
 
 
 def control_titles(planned: int) -> dict[str, str]:

@@ -124,6 +124,7 @@ class Engine:
             "response_reduction": settings.response_reduction,
             "remission_cutoff": measure.remission_cutoff,
             "measures": [measure.name] if self.only_primary else None,
+            "control_period": settings.control_period,
         }
 
     def prepare(self, settings: Settings) -> dict:

@@ -10,6 +10,7 @@ from dashboard.measures import Measure
 
 SCORE_TIMINGS = ("pre", "post")
 DATE_STYLES = ("auto", "iso", "us", "eu")
+CONTROL_PERIODS = ("month", "quarter")  # the points of the p-charts ("are we getting better?")
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,7 @@ class Settings:
     follow_up_days: int = 30
     follow_up_window: tuple[int, int] = (21, 45)
     min_cell: int = 0
+    control_period: str = "month"  # p-charts by month of series start, or by quarter
 
     def validate(self) -> None:
         """Raise ValueError with a plain message for a setting out of its sensible range."""
@@ -42,6 +44,8 @@ class Settings:
         low, high = self.follow_up_window
         if not 0 <= low <= self.follow_up_days <= high:
             problems.append("the follow-up window must contain the follow-up day (e.g. 21..45 around 30)")
+        if self.control_period not in CONTROL_PERIODS:
+            problems.append(f"the p-charts are by month or by quarter, not '{self.control_period}'")
         if self.min_baseline is not None and self.min_baseline < 0:
             problems.append("the minimum baseline can't be negative")
         if problems:

@@ -1,17 +1,19 @@
--- "Are we getting better?": per group, chart and month of series start, the counts behind three
+-- "Are we getting better?": per group, chart and month (or, with $control_period = 'quarter',
+-- quarter; `month` is then the quarter's first day) of series start, the counts behind three
 -- p-charts (METRICS.md 3 to 5, for the patients whose series started that month): response
 -- after $planned infusions among those assessed then, completion among the series that ended,
 -- and durability among the responders followed up. The centre line is the share over every
 -- month; each month's 3-sigma limits come from its own denominator, clipped to 0..1; signal
 -- says whether the month lies above or below them. Months with no series start are kept (0 patients).
 WITH started AS (
-    SELECT c.grp, o.patient_key, date_trunc('month', o.first_date)::DATE AS month, o.status, o.durability,
+    SELECT c.grp, o.patient_key, date_trunc($control_period, o.first_date)::DATE AS month, o.status, o.durability,
         r.responded
     FROM outcomes o
     JOIN cohort c USING (patient_key)
     LEFT JOIN responses r ON r.patient_key = o.patient_key AND r.n = $planned::INTEGER
 ), months AS (
-    SELECT grp, unnest(generate_series(min(month), max(month), INTERVAL 1 MONTH))::DATE AS month
+    SELECT grp, unnest(generate_series(min(month), max(month),
+        CASE WHEN $control_period = 'quarter' THEN INTERVAL 3 MONTH ELSE INTERVAL 1 MONTH END))::DATE AS month
     FROM started GROUP BY grp
 ), counts AS (
     SELECT grp, month, 'response' AS chart,

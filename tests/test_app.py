@@ -4,6 +4,8 @@ change the numbers."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import FIXTURES, ROOT
 from streamlit.testing.v1 import AppTest
@@ -374,3 +376,19 @@ def test_a_file_with_no_usable_row_says_so_and_lists_the_rejections():
     assert not at.exception and not at.error
     assert "No patient to show" in at.warning[0].value
     assert any(b.label == "Download the full list (CSV)" for b in at.download_button)
+
+
+def test_over_time_by_quarter_carries_into_presentation_mode():
+    """On the sample (about 33 patients a month) at 11, by month no response point can be shown;
+    chosen on the Over time tab, quarters stay chosen in presentation mode, where they show points."""
+    at = open_tab(run_app(), "Over time")
+    by_quarter = next(r for r in at.radio if r.label == "A point per")
+    by_quarter.set_value("quarter").run()
+    assert any("by quarter of series start" in m.value for m in at.markdown)
+    next(t for t in at.toggle if t.label == "Presentation mode").set_value(True).run()
+    assert not any(r.label == "A point per" for r in at.radio)  # no controls on the shared screen
+    headlines = [m.value for m in at.markdown if "of series start" in m.value]
+    assert headlines and all("by quarter" in h and "can be shown" not in h for h in headlines), headlines
+    drawn = " ".join(c.proto.spec + " ".join(d.data.data.decode("latin-1") for d in c.proto.datasets)
+                     for c in at.get("vega_lite_chart"))
+    assert re.search(r"Q[1-4] 20\d\d", drawn)  # the points are labelled by quarter

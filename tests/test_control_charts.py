@@ -100,3 +100,28 @@ def test_headline_names_the_months_outside(two_months):
     text = headlines.control_chart(completion[completion["chart"] == "completion"], "Completed series")
     assert text == ("Completed series, by month of series start: above its limits in Jan 2025; below in Feb 2025 "
                     "(centre line 60%).")
+
+
+def test_quarters_by_hand():
+    """By quarter of series start: January (19 completed, 1 dropped) and February (5, 15) make Q1
+    2025: 40 ended, 24 completed (0.6); April (0, 10) makes Q2: 10 ended, none completed. Centre
+    p = 24 / 50 = 0.48, p(1 - p) = 0.2496. Q1: 3 * sqrt(0.2496 / 40) = 0.236981: 0.243019 ..
+    0.716981, 0.6 within. Q2: 3 * sqrt(0.2496 / 10) = 0.473962: 0.006038 .. 0.953962, 0 below.
+    By month the same data has four points (March with no series start)."""
+    data = load_files(("quarters.csv", export({date(2025, 1, 1): (19, 1), date(2025, 2, 1): (5, 15),
+                                               date(2025, 4, 1): (0, 10)})))
+    by_month = metrics_for(data, as_of=date(2025, 9, 1), score_timing="post")
+    assert by_month.monthly[by_month.monthly["chart"] == "completion"]["patients"].tolist() == [20, 20, 0, 10]
+    m = metrics_for(data, as_of=date(2025, 9, 1), score_timing="post", control_period="quarter")
+    completion = m.monthly[m.monthly["chart"] == "completion"].reset_index(drop=True)
+    assert completion["month"].astype(str).tolist() == ["2025-01-01", "2025-04-01"]
+    assert completion["patients"].tolist() == [40, 10] and completion["events"].tolist() == [24, 0]
+    assert completion["centre"].tolist() == pytest.approx([0.48, 0.48])
+    assert completion["lcl"].tolist() == pytest.approx([0.243019, 0.006038], abs=1e-6)
+    assert completion["ucl"].tolist() == pytest.approx([0.716981, 0.953962], abs=1e-6)
+    assert completion["signal"].tolist() == ["", "below"]
+    assert headlines.control_chart(completion, "Completed series", "quarter") == (
+        "Completed series, by quarter of series start: below in Q2 2025 (centre line 48%).")
+    spec = charts.to_spec(charts.control_chart(completion, "Completed series", 0, "quarter"))
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "Quarter of series start"
+    assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == ["Q1 2025", "Q2 2025"]
