@@ -323,6 +323,11 @@ def test_cli_writes_the_report(tmp_path):
     assert_self_contained(page)
     assert len(svgs(page)) >= 9 and "&lt;11" in page
     assert (out / "response_by_infusion.csv").exists() and (out / "settings.json").exists()
+    assert "by month of series start" in page
+    quarterly = tmp_path / "q.html"
+    assert run_cli(str(FIXTURES / "six_patients.csv"), "--out", str(tmp_path / "q"), "--over-time", "quarter",
+                   "--report", str(quarterly)).returncode == 0
+    assert "by quarter of series start" in quarterly.read_text(encoding="utf-8")
     # The CSV files are the same with or without the report.
     plain = tmp_path / "plain"
     assert run_cli(str(FIXTURES / "six_patients.csv"), "--out", str(plain)).returncode == 0
