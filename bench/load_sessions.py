@@ -299,7 +299,10 @@ def main() -> None:
             sessions, before, peak, mark, cpu = asyncio.run(drive(url, args, server.pid, log))
         hwm = peak_rss_mb(server.pid)
     latencies = [x for s in sessions for x in s.latencies]
-    server_ms = [float(m) for m in re.findall(r"dashboard rerun: (\d+) ms", log.read_bytes()[mark:].decode())]
+    logged = log.read_bytes()[mark:].decode(errors="replace")
+    server_ms = [float(m) for m in re.findall(r"dashboard rerun: (\d+) ms", logged)]
+    # A rerun that failed still "finishes": count the failures the server logged (app.py, Streamlit).
+    failures = logged.count("the dashboard failed") + logged.count("Traceback (most recent call last)")
     first = [s.first_load for s in sessions]
     print(f"{args.sessions} sessions ({args.driver}), {args.changes} changes each, think {args.think:g} s"
           + (f", each uploading {Path(args.upload).name}" if args.upload else ", sample data"))
@@ -314,6 +317,7 @@ def main() -> None:
     print(f"CPU while changing ({cpu['wall']:.0f} s on {os.cpu_count()} cores): server {cpu['server']:.0f} s "
           f"({cpu['server'] / max(len(server_ms), 1) * 1000:.0f} ms a rerun), browser {cpu['browser']:.0f} s; "
           f"load average before the run {load_before:.1f} (other programs on this machine)")
+    print(f"failed reruns in the server log: {failures}")
 
 
 if __name__ == "__main__":
