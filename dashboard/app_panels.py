@@ -187,9 +187,7 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
     draw(st, charts.durability, shown)
     for row in shown.itertuples():
         prefix = f"**{plain(row.grp)}**: " if len(m.groups) > 1 else ""
-        st.markdown(f"{prefix}Still responding at one month: **{percent(row.durability_rate)}** "
-                    f"(95% interval {percent(row.rate_low)} to {percent(row.rate_high)}); "
-                    f"**{percent(row.conservative_rate)}** if a booster before the follow-up counts as lost.")
+        st.markdown(prefix + plain(headlines.durability_detail(row)))
     reference = DURABILITY_FOUR_WEEKS if show_references else None
     left, right = st.columns(2)
     draw(left, charts.durability_rates, shown, reference)

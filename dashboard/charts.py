@@ -315,18 +315,30 @@ def retention(dropout: pd.DataFrame) -> alt.Chart:
 
 
 def durability(durability_frame: pd.DataFrame) -> alt.Chart:
-    """The five one-month statuses of responders whose series has ended, as one stacked bar per group."""
+    """The five one-month statuses of responders whose series has ended, as one stacked bar per group.
+    Under suppression the hidden statuses are drawn together as one light segment, up to the
+    eligible count shown (their sum is that count less the statuses shown: it reveals nothing)."""
     statuses = list(STATUS_LABELS)
-    data = _numeric(durability_frame, statuses)
+    data = _numeric(durability_frame, statuses + (["eligible"] if "eligible" in durability_frame else []))
     data["grp"] = data["grp"].astype(str)
     long = data.melt(id_vars=["grp"], value_vars=statuses, var_name="status", value_name="patients")
     long["label"] = long["status"].map(STATUS_LABELS)
     long["order"] = long["status"].map(statuses.index)
+    labels, colours = list(STATUS_LABELS.values()), list(STATUS_COLOURS.values())
+    if "eligible" in data:
+        rest = (data["eligible"] - data[statuses].fillna(0).sum(axis=1)).where(data[statuses].isna().any(axis=1))
+        hidden = pd.DataFrame({"grp": data["grp"], "status": "hidden", "patients": rest, "label": HIDDEN_PART,
+                               "order": len(statuses)})[rest > 0]
+        if len(hidden):
+            long = pd.concat([long, hidden], ignore_index=True)
+            labels, colours = labels + [HIDDEN_PART], colours + [HIDDEN_FILL]
+    long = long.dropna(subset=["patients"])  # a hidden status alone is not drawn: it would break the stack
     return alt.Chart(long).mark_bar(size=34).encode(
         y=alt.Y("grp:N", title=None, sort=_groups(data)),
         x=alt.X("patients:Q", title="Responders whose series has ended", axis=alt.Axis(tickMinStep=1, tickCount=6)),
         color=alt.Color("label:N", title=None, legend=alt.Legend(orient="top", direction="horizontal", labelLimit=0),
-                        scale=alt.Scale(domain=list(STATUS_LABELS.values()), range=list(STATUS_COLOURS.values()))),
+                        scale=alt.Scale(domain=labels, range=colours)),
+        stroke=alt.condition(f"datum.label === '{HIDDEN_PART}'", alt.value(_GROUP_OUTLINE["stroke"]), alt.value(None)),
         order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("label:N", title="One month later"),
                  alt.Tooltip("patients:Q", title="Patients")],
@@ -551,6 +563,9 @@ def for_room(chart: alt.TopLevelMixin) -> dict:
                             part[key] = part[key] * factor
             if isinstance(node.get("height"), (int, float)):
                 node["height"] = round(node["height"] * 1.3)
+            for key in ("labelFontSize", "titleFontSize"):  # a chart's own axis type sizes, not the room's
+                if isinstance(node.get(key), (int, float)):
+                    node[key] = max(node[key] * ROOM_SCALE["fontSize"], ROOM_CONFIG["axis"][key])
             for key, value in node.items():
                 if key not in ("data", "datasets"):
                     enlarge(value)

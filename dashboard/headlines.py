@@ -143,6 +143,14 @@ def control_chart(points: pd.DataFrame, what: str, period: str = "month") -> str
     return f"{what}, by {period} of series start: {'; '.join(parts)} (centre line {centre})."
 
 
+def durability_detail(row) -> str:
+    """One group's durability with its interval, and the conservative rate when it is shown."""
+    conservative = pd.to_numeric(pd.Series([row.conservative_rate]), errors="coerce").iloc[0]
+    return (f"Still responding at one month: {percent(row.durability_rate)} (95% interval {percent(row.rate_low)} "
+            f"to {percent(row.rate_high)})" + (f"; {percent(conservative)} if a booster before the follow-up counts "
+                                               "as lost." if pd.notna(conservative) else "."))
+
+
 def data_quality(rows_read: int, rows_used: int, rows_rejected: int, rejections: int) -> str:
     values = max(rejections - rows_rejected, 0)
     return (f"{rows_read:,} rows read: {rows_used:,} used, {rows_rejected:,} rejected whole"

@@ -586,9 +586,7 @@ def _durability_section(m: MetricTables, primary: Measure, figures, show_referen
                                          "the table below.")]
     for row in shown.itertuples():
         prefix = f"{row.grp}: " if len(m.groups) > 1 else ""
-        parts.append(_p(f"{prefix}Still responding at one month: {percent(row.durability_rate)} (95% interval "
-                        f"{percent(row.rate_low)} to {percent(row.rate_high)}); {percent(row.conservative_rate)} if a "
-                        "booster before the follow-up counts as lost."))
+        parts.append(_p(prefix + headlines.durability_detail(row)))
     parts.append(_fig(figures, "durability_rates", "Durability rates with their 95% interval."))
     if show_references:
         ref = DURABILITY_FOUR_WEEKS

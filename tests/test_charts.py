@@ -173,3 +173,26 @@ def test_hidden_parts_of_a_dropout_bar_are_drawn_together_to_its_shown_total():
     assert charts.HIDDEN_PART in spec["encoding"]["color"]["scale"]["domain"]
     plain = charts.to_spec(charts.dropout_points(stopped, [1, 2, 3]))  # no totals: nothing added
     assert not any(r["status"] == charts.HIDDEN_PART for r in next(iter(plain["datasets"].values())))
+
+
+def test_hidden_durability_statuses_are_drawn_together_to_the_eligible_count():
+    """338 responders whose series ended (shown): 209 durable, 49 lost and 62 without follow-up
+    shown; a booster first (3) and not due yet (15, hidden to protect the 3) are not. The bar is
+    338 long: the light segment is 338 - 209 - 49 - 62 = 18."""
+    shown = pd.DataFrame({"grp": ["All patients"], "eligible": [338], "durable": [209], "lost": [49],
+                          "booster_first": ["<11"], "no_follow_up": [62], "pending": ["hidden"]})
+    spec = charts.to_spec(charts.durability(shown))
+    rows = next(iter(spec["datasets"].values()))
+    assert sorted((r["label"], r["patients"]) for r in rows) == sorted(
+        [("Still responding", 209), ("Response lost", 49), ("No follow-up", 62), (charts.HIDDEN_PART, 18)])
+
+
+def test_durability_sentence_leaves_out_a_hidden_conservative_rate():
+    from types import SimpleNamespace
+
+    from dashboard import headlines
+
+    row = SimpleNamespace(durability_rate=0.81, rate_low=0.76, rate_high=0.85, conservative_rate=None)
+    assert headlines.durability_detail(row) == "Still responding at one month: 81% (95% interval 76% to 85%)."
+    row.conservative_rate = 0.8
+    assert headlines.durability_detail(row).endswith("; 80% if a booster before the follow-up counts as lost.")
