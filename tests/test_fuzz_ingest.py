@@ -10,7 +10,7 @@ import csv
 import io
 
 from conftest import load_files
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from dashboard.ingest import MappingError, UnreadableFile
@@ -85,17 +85,21 @@ ROW_REASONS = ("no patient id", "no session date", "unreadable date", "not a vis
 
 def data_records(text: str, delimiter: str) -> dict[int, list[str]]:
     """Each data record's start line (header = line 1) and cells, as Python's csv reads the text
-    with the delimiter ingest chose. Blank lines and lines of spaces are not records."""
+    with the delimiter ingest chose. Blank lines and lines of spaces are not records; a line of
+    nothing but delimiters (a tab file's row of empty cells, like ",,," in a comma file) is one
+    when it has the header's number of fields (ingest rejects it: no patient id)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     lines = text.split("\n")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    records, previous, header_seen = {}, 0, False
+    records, previous, width = {}, 0, None
     for record in reader:
         start, previous = previous + 1, reader.line_num
-        if not "".join(lines[start - 1:previous]).strip():
+        blank = not "".join(lines[start - 1:previous]).strip()
+        if width is None:
+            if not blank and any(cell.strip() for cell in record):
+                width = len(record)
             continue
-        if not header_seen:
-            header_seen = any(cell.strip() for cell in record)
+        if blank and len(record) != width:
             continue
         records[start] = record
     return records
@@ -103,6 +107,8 @@ def data_records(text: str, delimiter: str) -> dict[int, list[str]]:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(exports())
+@example(b"patient_id\tsession_date\tphq9\tpatient_id\n\t\t\t\n\t\t\t\n")  # rows of empty cells in a tab file
+@example(b'patient_id,session_date,phq9,patient_id\n,,,\n,,,\n,,,\n,,,\n,,,"\r\r\n"\n,,,\n,,,\n')  # an empty line in quotes
 def test_ingest_reads_or_says_why_and_accounts_for_every_record(data):
     try:
         ds = load_files(("fuzz.csv", data))
