@@ -2,10 +2,11 @@
 
 Patient data lives only in this session: the uploaded bytes in its st.session_state, the parsed
 tables in a DuckDB connection of its own, held in a session-scoped resource cache (never in one
-shared between sessions). Only the bundled sample (synthetic patients) is read once and shared. A new upload, mapping or measures file closes that connection and builds
+shared between sessions). A new upload, mapping or measures file closes that connection and builds
 a new locked-down one; when the browser disconnects (tab closed, page reloaded), Streamlit clears
 the session's resources and the connection is closed at once. Should the same session reconnect
-(a network blip), its files are read again from the bytes it kept.
+(a network blip), its files are read again from the bytes it kept. Only the bundled sample
+(synthetic patients) is read once for every session and shared.
 Uploaded files are moved out of the uploader into the session (Streamlit deep-copies an uploader's
 files on every rerun: 40 ms for a million-row export), so a rerun (a filter or setting change)
 only compares keys: it neither copies nor re-hashes the uploaded bytes.

@@ -15,8 +15,8 @@ from dashboard.formatting import count, csv_bytes, plain, readable
 from dashboard import labels
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
-from dashboard.settings import CONTROL_PERIODS
 from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
+from dashboard.settings import CONTROL_PERIODS
 
 
 

@@ -256,6 +256,7 @@ def dropout_points(detail: pd.DataFrame, n_values: list[int], totals: pd.DataFra
                  alt.Tooltip("status:N", title="When they stopped"), alt.Tooltip("patients:Q", title="Patients")])
     if len(groups) > 1:
         chart = chart.mark_bar(**_GROUP_OUTLINE).encode(
+            stroke=alt.value(_GROUP_OUTLINE["stroke"]),  # every bar outlined, its group's dash
             xOffset=alt.XOffset("grp:N", sort=groups), strokeDash=_group_dash(groups, _title(detail)),
             opacity=alt.Opacity("grp:N", title=_title(detail), sort=groups,
                                 scale=alt.Scale(range=GROUP_OPACITY[: len(groups)]),
