@@ -12,6 +12,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -26,15 +27,22 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
         "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+SERVER_LOG: list[Path | None] = [None]  # the running server's output, for a failure's message
+
+
 @contextmanager
 def streamlit(*extra: str):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         *extra], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    # The server's output goes to a file, never to a pipe nobody reads (a full pipe would stall it).
+    log = Path(tempfile.mkstemp(prefix="streamlit_", suffix=".log")[1])
+    SERVER_LOG[0] = log
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             *extra], cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(120):
@@ -45,11 +53,12 @@ def streamlit(*extra: str):
                 time.sleep(0.5)
         else:
             proc.kill()
-            pytest.fail("streamlit did not start: " + proc.stdout.read().decode(errors="replace")[-2000:])
+            pytest.fail("streamlit did not start: " + log.read_text(errors="replace")[-2000:])
         yield url
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+        log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="module")
@@ -74,9 +83,16 @@ def clinic_export(path: Path, prefix: str, sites: list[str], patients: int) -> P
 
 
 def wait_for_tile(page, value: str) -> None:
-    page.wait_for_function(
-        "v => [...document.querySelectorAll(\"[data-testid='stMetricValue']\")].some(e => e.innerText.trim() === v)",
-        arg=value, timeout=60_000)
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "v => [...document.querySelectorAll(\"[data-testid='stMetricValue']\")].some(e => e.innerText.trim() === v)",
+            arg=value, timeout=60_000)
+    except PlaywrightTimeout:  # say what the page showed instead, and what the server said
+        server = SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG[0] else ""
+        pytest.fail(f"no tile reads {value!r}; the page shows: {page.locator('body').inner_text()[:1500]}\n"
+                    f"server log: {server}")
 
 
 def idle(page) -> None:
