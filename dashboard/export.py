@@ -17,7 +17,7 @@ from dashboard.formatting import csv_text
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.metrics import Engine, MetricTables
-from dashboard.settings import Settings, parse_window
+from dashboard.settings import CONTROL_PERIODS, Settings, parse_window
 from dashboard.suppression import shown_tables
 
 # File -> (metric table, columns): a contract that tests and users rely on.
@@ -54,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cell", type=int, default=d.min_cell, help="suppress counts below this (default off)")
     p.add_argument("--measures", type=Path, help="TOML file declaring more measures")
     p.add_argument("--map", type=Path, help="JSON column mapping file")
-    p.add_argument("--over-time", choices=["month", "quarter"], default=d.control_period,
+    p.add_argument("--over-time", choices=CONTROL_PERIODS, default=d.control_period,
                    help="the report's p-charts: a point per month (default) or quarter of series start")
     p.add_argument("--report", type=Path, help="also write the report for the minutes (one HTML page) to this file; "
                                                "counts below --min-cell, or below 11 when it is 0, are hidden")

@@ -19,7 +19,7 @@ SETTING_NAMES = {
     "follow_up_days": "One-month follow-up at (days after the last infusion)",
     "follow_up_window": "Follow-up window (days)",
     "min_cell": "Counts below this are hidden (0: off)",
-    "control_period": "Over time: a point per (month or quarter of series start)",
+    "control_period": "Over time: one point per month or per quarter of series start",
 }
 
 
