@@ -7,6 +7,7 @@ from datetime import date
 import streamlit as st
 
 from dashboard.app_data import Export, Inputs
+from dashboard.app_panels import PERIOD_KEY
 from dashboard.formatting import plain
 from dashboard.ingest import Mapping, MappingError
 from dashboard.measures import Measure, MeasuresFileError, load_measures_file
@@ -129,7 +130,7 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
                     planned=int(planned), series_gap_days=int(gap), baseline_window_days=int(window),
                     end_of_series_days=int(end), as_of=None if as_of == latest else as_of,
                     follow_up_days=int(follow_up), follow_up_window=(int(low), int(high)), min_cell=int(min_cell),
-                    control_period=st.session_state.get("control_period", d.control_period))  # the Over time tab's
+                    control_period=st.session_state.get(PERIOD_KEY, d.control_period))  # the Over time tab's
 
 
 def cohort_note(cohort: Cohort) -> str:

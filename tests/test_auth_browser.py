@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_isolation_browser import ARGS, CHROMIUM, streamlit
+from browser_support import ARGS, CHROMIUM, streamlit
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 
