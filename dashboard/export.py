@@ -1,6 +1,7 @@
 """python -m dashboard.export INPUT... --out DIR: the metric tables as CSV files (METRICS.md 8).
 
-A thin wrapper over ingest and metrics, like the app. Imports no Streamlit.
+A thin wrapper over ingest and metrics, like the app. Imports no Streamlit, and no pandas unless
+counts are suppressed or the report is written (pandas alone takes a third of a second to import).
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from dashboard import db
 from dashboard.formatting import csv_text
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
-from dashboard.metrics import Engine, MetricTables
+from dashboard.metrics import Engine, MetricRows
 from dashboard.settings import CONTROL_PERIODS, Settings, parse_window
-from dashboard.suppression import shown_tables
 
 # File -> (metric table, columns): a contract that tests and users rely on.
 FILES = {
@@ -87,12 +87,11 @@ def main(argv: list[str] | None = None) -> int:
         dataset = load(db.connect(), files, measures, mapping, dimensions=dimensions,
                        score_measures=None if args.report else {settings.measure})
         engine = Engine(dataset, only_primary=not args.report)
-        metrics = engine.compute(settings, tables=None if args.report else [t for t, _ in FILES.values()])
-        write_all(args.out, dataset, metrics, [str(p) for p in args.inputs])
+        write_all(args.out, dataset, engine.rows(settings, [t for t, _ in FILES.values()]), [str(p) for p in args.inputs])
         if args.report:
             from dashboard.report import write_report  # imported here: only the report needs vl-convert
 
-            write_report(args.report, dataset, metrics)
+            write_report(args.report, dataset, engine.compute(settings))
     except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -102,15 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def write_all(out: Path, dataset, metrics: MetricTables, inputs: list[str]) -> None:
+def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    # Suppressed together, knowing which counts the files show: none can be worked out from the others.
-    shown = shown_tables({table: getattr(metrics, table) for table, _ in FILES.values()}, metrics.settings.min_cell,
-                         displayed={table: columns for table, columns in FILES.values()})
+    shown = _shown_rows(metrics) if metrics.settings.min_cell > 0 else {
+        table: _columns(*metrics.tables[table], columns) for table, columns in FILES.values()}
     for filename, (table, columns) in FILES.items():
-        write_csv(out / filename, columns, shown[table][columns].itertuples(index=False))
-    rejections = dataset.rejections()
-    write_csv(out / "rejections.csv", REJECTION_COLUMNS, rejections[REJECTION_COLUMNS].itertuples(index=False))
+        write_csv(out / filename, columns, shown[table])
+    write_csv(out / "rejections.csv", REJECTION_COLUMNS, dataset.rejection_rows())
     settings_json = {
         "settings": metrics.settings.to_dict() | {"as_of": metrics.as_of.isoformat()},
         "score_timing_note": _timing_note(metrics.settings.score_timing),
@@ -126,6 +123,24 @@ def write_all(out: Path, dataset, metrics: MetricTables, inputs: list[str]) -> N
         "visits_after_as_of": metrics.left_out_after_as_of,
     }
     (out / "settings.json").write_text(json.dumps(settings_json, indent=2) + "\n", encoding="utf-8")
+
+
+def _columns(names: list[str], rows: list[tuple], columns: list[str]) -> list[tuple]:
+    """The rows cut to `columns`, in that order."""
+    at = [names.index(column) for column in columns]
+    return [tuple(row[i] for i in at) for row in rows]
+
+
+def _shown_rows(metrics: MetricRows) -> dict[str, list[tuple]]:
+    """Each file's rows with small counts suppressed: the tables are suppressed together, knowing
+    which counts the files show, so that none can be worked out from the others."""
+    import pandas as pd
+
+    from dashboard.suppression import shown_tables
+
+    frames = {table: pd.DataFrame(rows, columns=names) for table, (names, rows) in metrics.tables.items()}
+    shown = shown_tables(frames, metrics.settings.min_cell, displayed={table: columns for table, columns in FILES.values()})
+    return {table: list(shown[table][columns].itertuples(index=False, name=None)) for table, columns in FILES.values()}
 
 
 def _timing_note(timing: str) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-
-import pandas as pd
+import sys
 from decimal import ROUND_HALF_UP, Decimal
 
 
@@ -54,10 +53,18 @@ def plain(text) -> str:
     return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
 
 
+def missing(value) -> bool:
+    """None, NaN or pandas' NA."""
+    # Only pandas makes its NA: while pandas is not imported (the CSV export), no value is it.
+    pandas = sys.modules.get("pandas")
+    return (value is None or (isinstance(value, float) and value != value)
+            or (pandas is not None and value is pandas.NA))
+
+
 def cell_text(value) -> str:
     """A cell of a CSV file: rates unrounded, empty where undefined or missing, and text a
     spreadsheet would run as a formula neutralised."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+    if missing(value):
         return ""
     if isinstance(value, float):
         return repr(value)
@@ -83,7 +90,7 @@ def readable(frame, rates=(), intervals=None, counts=()):
     written ('1,234', '<11', 'hidden')."""
     shown = frame.copy()
     for col, (low, high) in (intervals or {}).items():
-        shown[col] = [f"{percent(lo)}–{percent(hi)}" if not pd.isna(lo) else "–"
+        shown[col] = [f"{percent(lo)}–{percent(hi)}" if not missing(lo) else "–"
                       for lo, hi in zip(shown[low], shown[high])]
     for col in rates:
         shown[col] = shown[col].map(percent)

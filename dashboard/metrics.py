@@ -11,12 +11,14 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from dashboard import sql
 from dashboard.ingest import Dataset
 from dashboard.settings import Settings
+
+if TYPE_CHECKING:  # pandas takes a third of a second to import, and the CSV export needs none of it
+    import pandas as pd
 
 # Settings that change the series and the assessments (the expensive stage).
 _SERIES_KEYS = ("as_of", "planned", "series_gap_days", "score_timing", "baseline_window_days",
@@ -60,7 +62,7 @@ class MetricTables:
     dropout_detail: pd.DataFrame
     durability: pd.DataFrame
     trajectories: pd.DataFrame
-    monthly: pd.DataFrame = field(default_factory=pd.DataFrame)  # p-charts by month of series start
+    monthly: pd.DataFrame  # p-charts by month (or quarter) of series start
     left_out_after_as_of: int = 0
     groups: list[str] = field(default_factory=list)
     # The tables as they may be shown (dashboard.suppression.shown_metrics), set by whoever shows them.
@@ -77,6 +79,16 @@ class MetricTables:
     def stop_reasons(self) -> pd.DataFrame:
         """Dropouts per group by the reason given for stopping (infusion counts summed)."""
         return self.dropout_detail.groupby(["grp", "reason"], as_index=False)["patients"].sum()
+
+
+@dataclass
+class MetricRows:
+    """Some metric tables as (column names, rows of Python values); see Engine.rows."""
+
+    settings: Settings
+    as_of: date
+    left_out_after_as_of: int
+    tables: dict[str, tuple[list[str], list[tuple]]]
 
 
 class Engine:
@@ -174,6 +186,8 @@ class Engine:
         (names of MetricTables fields; the others are left empty). The summary is always there.
         Tables already computed for the same settings and cohort (results_kept of them) are
         returned again without running a query; each call gets its own copies."""
+        import pandas as pd
+
         cohort = cohort or Cohort()
         params = self.params(settings)
         wanted = set(TABLES if tables is None else tables) | {"summary"}
@@ -192,6 +206,17 @@ class Engine:
         frames = {name: kept[name].copy() if name in wanted else pd.DataFrame() for name in TABLES}
         return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=left_out,
                             groups=frames["summary"]["grp"].tolist(), **frames)
+
+    def rows(self, settings: Settings, tables: Iterable[str]) -> MetricRows:
+        """The named tables (MetricTables fields) for the whole selection, as plain rows: what the
+        CSV export writes. Nothing is kept, and no pandas is needed."""
+        params = self.prepare(settings)
+        self.select(Cohort())
+        found = {}
+        for name in tables:
+            result = sql.run(self.con, TABLES[name], params)
+            found[name] = ([column for column, *_ in result.description], result.fetchall())
+        return MetricRows(settings, params["as_of"], self._left_out, found)
 
     def dropouts_to_call(self, settings: Settings, cohort: Cohort | None = None) -> pd.DataFrame:
         """Patient-level: the cohort's patients who stopped early, newest first (dropouts_to_call.sql).

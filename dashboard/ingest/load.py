@@ -5,15 +5,18 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import duckdb
-import pandas as pd
 
 from dashboard import db, sql
 from dashboard.ingest.columns import ColumnPlan, Mapping, MappingError, plan_columns
 from dashboard.ingest.reading import RawFile, UnreadableFile, drop_raw, read_file
 from dashboard.ingest.values import DATE_STYLE_NAMES, session_type
 from dashboard.measures import BUILTIN, Measure, measure_for_header
+
+if TYPE_CHECKING:  # pandas is slow to import, and reading the files needs none of it
+    import pandas as pd
 
 _STAGING_DDL = """
 CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
@@ -26,6 +29,7 @@ CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 """
+_REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
 _SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "parsed_rows", "merged_rows", "parsed_cells",
             "type_map", "measure_map", "measure_ranges")
@@ -78,7 +82,11 @@ class Dataset:
         return sum(f.rows_rejected for f in self.files)
 
     def rejections(self) -> pd.DataFrame:
-        return self.con.execute('SELECT file, line, "column", value, reason FROM rejections').df()
+        return self.con.execute(_REJECTIONS).df()
+
+    def rejection_rows(self) -> list[tuple]:
+        """The rejections as rows (file, line, column, value, reason), without pandas."""
+        return self.con.execute(_REJECTIONS).fetchall()
 
     @functools.cached_property
     def _present(self) -> set[str]:

@@ -203,7 +203,7 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
         FROM {table}_rejects GROUP BY line ORDER BY line"""
     ).fetchall()
     con.execute(f"DROP TABLE {table}_rejects; DROP TABLE {table}_scan")
-    blank = _blank_lines(text)
+    blank = set()
     for line, error, csv_line in rejects:
         if not (csv_line or "").strip():
             blank.add(line)  # a line of spaces is a blank line, not a row
@@ -265,12 +265,17 @@ def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines:
     numbers broken lines by record, not by physical line. When every record is one line (the
     usual case: physical lines = header + rows + broken + blank), row k is the k-th line that is
     neither blank nor broken. Otherwise (line breaks inside quoted fields) Python's csv reader
-    tells where each record starts.
+    tells where each record starts. `blank` holds the lines of spaces DuckDB reported; empty
+    lines, which it skips silently, are looked for only when the counts say some line is missing.
     """
     cells = f"{raw.table}_cells"
     rows = con.execute(f"SELECT count(*) FROM {cells}").fetchone()[0]
     physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     broken = {line for line, _, _ in raw.broken_lines}
+    # Every line is the header, a row, a broken line, a blank line or the continuation of a
+    # record: when the first four add up, there are neither empty lines nor continuations.
+    if physical != header_lines + rows + len(broken) + len({b for b in blank if b > header_lines}):
+        blank = blank | _blank_lines(text)
     blank_after_header = {b for b in blank if b > header_lines}
     # An empty line inside a quoted field looks blank too, and would make the counts agree by
     # chance: with quotes and blank lines both present, the records are found one by one.
