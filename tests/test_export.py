@@ -220,3 +220,49 @@ def test_export_equals_the_full_engine(tmp_path):
                     assert got[col] == "", (filename, col)
                 else:
                     assert float(got[col]) == pytest.approx(float(value)), (filename, col)
+
+
+def test_other_measures_are_judged_though_only_the_primary_is_kept(tmp_path):
+    """The export keeps only the primary measure's scores and leaves the others' good numbers
+    unread, yet every other score is judged as in the app. Worked by hand, GAD-7 (range 0-21) in
+    a semicolon file, where a decimal comma is a decimal point:
+      line 2  P1 01-01 baseline  gad7 22    out of range (0-21)
+      line 3  P1 01-03 infusion  gad7 x     not a number
+      line 4  P1 01-05 infusion  gad7 7,5   7.5: fine
+      line 5  P1 01-07 infusion  gad7 9     one visit with line 6 (same PHQ-9, 12): the GAD-7
+      line 6  P1 01-07 infusion  gad7 10    values differ, so both are rejected
+      line 7  P2 01-07 infusion  gad7 21    top of the range: fine
+      line 8  P2 01-09 infusion  gad7 -1    out of range (0-21)
+      line 9  P2 01-11 infusion  gad7 NA    missing, not an error
+    """
+    path = tmp_path / "gad.csv"
+    path.write_text("patient_id;session_date;session_type;phq9;gad7\n"
+                    "P1;2025-01-01;baseline;20;22\nP1;2025-01-03;infusion;18;x\nP1;2025-01-05;infusion;15;7,5\n"
+                    "P1;2025-01-07;infusion;12;9\nP1;2025-01-07;infusion;12;10\nP2;2025-01-07;infusion;16;21\n"
+                    "P2;2025-01-09;infusion;14;-1\nP2;2025-01-11;infusion;13;NA\n")
+    assert main([str(path), "--out", str(tmp_path / "o")]) == 0
+    conflict = "conflicting duplicate: this visit has different gad7 scores"
+    expected = [("2", "22", "out of range (0-21)"), ("3", "x", "not a number"), ("5", "9", conflict),
+                ("6", "10", conflict), ("8", "-1", "out of range (0-21)")]
+    assert [(r["line"], r["value"], r["reason"]) for r in read(tmp_path / "o" / "rejections.csv")] == expected
+    assert {r["column"] for r in read(tmp_path / "o" / "rejections.csv")} == {"gad7"}
+    # The same as the app's full load, which keeps every score.
+    from conftest import load_files
+
+    full = load_files((path.name, path.read_bytes()))
+    assert [(str(line), value, reason) for _, line, _, value, reason in full.rejection_rows()] == expected
+    assert full.con.execute("SELECT score FROM scores WHERE measure = 'gad7' ORDER BY score").fetchall() == [
+        (7.5,), (21.0,)]
+
+
+def test_the_export_imports_no_pandas_unless_it_suppresses(tmp_path):
+    """pandas takes about a third of a second to import: the export leaves it out unless counts
+    are suppressed (the suppression works on frames) or the report is written."""
+    check = ("import sys\nfrom dashboard.export import main\n"
+             "main([sys.argv[1], '--out', sys.argv[2], '--min-cell', sys.argv[3]])\n"
+             "print('pandas' in sys.modules)")
+    fixture = str(FIXTURES / "six_patients.csv")
+    imported = [subprocess.run([sys.executable, "-c", check, fixture, str(tmp_path / k), k], cwd=ROOT,
+                               capture_output=True, text=True, timeout=120, check=True).stdout.split()[-1]
+                for k in ("0", "3")]
+    assert imported == ["False", "True"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,8 @@ CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEG
 CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
+-- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.
+CREATE OR REPLACE TEMP TABLE merged_rows (file_idx INTEGER, line BIGINT);
 """
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
@@ -143,7 +146,7 @@ def load(
         # A file whose columns can't be planned is still read first, so that an unreadable file
         # is reported as such; then the mapping error is raised.
         plan = planned[0] if planned else plan_columns(raw.headers, measures, mapping)
-        rows_sql, cells_sql = _stage_file(con, file_idx, raw, plan)
+        rows_sql, cells_sql = _stage_file(con, file_idx, raw, plan, measures, score_measures)
         row_views.append(rows_sql)
         cell_views.extend(cells_sql)
         # staged_rows and staged_cells: every file's rows and score cells in one shape, as views
@@ -203,9 +206,15 @@ def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Map
     return ", ".join([f"c{i}" for i in kept] + [f"hash({hashed}) AS cells_hash"])
 
 
-def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> tuple[str, list[str]]:
+def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: dict[str, Measure],
+                score_measures: set[str] | None) -> tuple[str, list[str]]:
     """Record one file's columns; return the SELECTs that give its rows and its score cells the
     shared staged shapes (one SELECT per score column).
+
+    Of a measure whose scores are not kept (score_measures), parse_cells.sql needs only the cells
+    that may be rejected and those of visits of several rows, which it compares: a score column's
+    SELECT leaves out its numbers within range in rows of their own, sparing the CSV export most
+    of the million cells of each other measure.
 
     Only our own names (c0, c1...) and numbers are written into that SQL; headers and values
     from the file stay data.
@@ -224,14 +233,29 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan) -> tuple[str
         {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, cells_hash
     FROM {raw.table}"""
     if plan.layout == "long":
-        cells = [(plan.index_of("score"), f"trim({col['measure']})")]
+        cells = [(plan.index_of("score"), f"trim({col['measure']})", "")]
     else:
-        cells = [(i, "NULL") for i in plan.measures]
+        cells = [(i, "NULL", _unless_kept(i, measures.get(name), score_measures, file_idx))
+                 for i, name in plan.measures.items()]
     return rows, [
         f"""SELECT {file_idx} AS file_idx, line, {i} AS col, c{i}::VARCHAR AS cell, {measure_raw}::VARCHAR AS measure_raw
-    FROM {raw.table} WHERE c{i} IS NOT NULL"""
-        for i, measure_raw in cells
+    FROM {raw.table} WHERE c{i} IS NOT NULL{unless}"""
+        for i, measure_raw, unless in cells
     ]
+
+
+def _unless_kept(i: int, measure: Measure | None, score_measures: set[str] | None, file_idx: int) -> str:
+    """For a score column whose scores are not kept, the condition (to AND to its SELECT's WHERE)
+    that leaves out the cells parse_cells.sql would judge fine and then drop: numbers within the
+    measure's range (as parse_cells reads them: a number that needs a decimal comma turned into a
+    point is not one), in rows that are visits of their own."""
+    if score_measures is None or measure is None or measure.name in score_measures:
+        return ""
+    low, high = float(measure.low), float(measure.high)
+    if not (math.isfinite(low) and math.isfinite(high)):
+        return ""
+    return (f" AND (NOT coalesce(TRY_CAST(c{i} AS DOUBLE) BETWEEN {low!r} AND {high!r}, false)"
+            f" OR line IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx}))")
 
 
 def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
