@@ -171,7 +171,7 @@ def load(
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan, dimensions)
-    sql.run(con, "ingest/patient_dims")
+    sql.run(con, "ingest/patient_dims", {"dimensions": sorted(dimensions) if dimensions is not None else None})
     sql.run(con, "ingest/rejections")
     con.execute("DROP VIEW staged_cells; DROP VIEW staged_rows")
     for raw in raws:

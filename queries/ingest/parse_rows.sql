@@ -12,7 +12,7 @@ WITH trimmed_rows AS (
 ), cleaned AS (
     -- Empty, NA, N/A and - are missing values, in any case. (CASE spares the long values the
     -- case-folding.)
-    SELECT file_idx, line, cells_hash,
+    SELECT file_idx, line, cells_hash, patient_raw, date_raw, type_raw,
         CASE WHEN length(patient_raw) > 5 THEN patient_trimmed
             WHEN upper(patient_trimmed) IN ('', 'NA', 'N/A', '-') THEN NULL ELSE patient_trimmed END AS patient_id,
         CASE WHEN length(date_raw) > 5 THEN date_trimmed
@@ -47,7 +47,13 @@ WITH trimmed_rows AS (
             WHEN c.date_txt IS NULL THEN 'no session date'
             WHEN d.session_date IS NULL THEN 'unreadable date'
             WHEN c.type_txt IS NOT NULL AND t.session_type IS NULL THEN 'not a visit: unrecognised session type'
-        END AS problem
+        END AS problem,
+        -- The value a row is rejected for, as written (rejections.sql).
+        CASE
+            WHEN problem = 'no patient id' THEN coalesce(c.patient_raw, '')
+            WHEN problem IN ('no session date', 'unreadable date') THEN coalesce(c.date_raw, '')
+            WHEN problem LIKE 'not a visit%' THEN coalesce(c.type_raw, '')
+        END AS rejected_value
     FROM cleaned c
     LEFT JOIN dates d ON d.file_idx = c.file_idx AND d.date_txt = c.date_txt
     LEFT JOIN type_map t ON t.raw = c.type_txt
@@ -57,6 +63,6 @@ WITH trimmed_rows AS (
     FROM (SELECT DISTINCT patient_id FROM judged WHERE problem IS NULL)
 )
 SELECT j.file_idx, j.line, j.patient_id, k.patient_key, j.session_date, j.session_type, j.number_txt, j.cells_hash,
-    j.problem AS row_problem
+    j.problem AS row_problem, j.rejected_value
 FROM judged j
 LEFT JOIN keys k ON k.patient_id = j.patient_id AND j.problem IS NULL

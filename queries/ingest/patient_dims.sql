@@ -1,6 +1,7 @@
 -- One value per patient and dimension (METRICS.md 1: dimensions describe the patient): the value
 -- on the first infusion, else the first value given, by date, file order, line. Derived here too:
--- age band and the quarter of the first infusion. kap and other yes/no spellings read as yes/no.
+-- age band and the quarter of the first infusion, unless $dimensions (when not NULL) leaves them
+-- out. kap and other yes/no spellings read as yes/no.
 CREATE OR REPLACE TEMP TABLE patient_dims AS
 WITH picked AS (
     SELECT c.patient_key, ic.name AS dim, arg_min(c.value, c.place) AS value
@@ -27,11 +28,12 @@ WITH picked AS (
             ELSE '65+'
         END AS value
     FROM (SELECT patient_key, TRY_CAST(value AS DOUBLE) AS age FROM picked WHERE dim = 'age')
-    WHERE age IS NOT NULL
+    WHERE age IS NOT NULL AND ($dimensions::VARCHAR[] IS NULL OR list_contains($dimensions, 'age_band'))
 ), start_quarters AS (
     SELECT patient_key, 'start_quarter' AS dim,
         year(min(session_date)) || '-Q' || quarter(min(session_date)) AS value
     FROM visits WHERE session_type = 'infusion'
+        AND ($dimensions::VARCHAR[] IS NULL OR list_contains($dimensions, 'start_quarter'))
     GROUP BY patient_key
 )
 SELECT * FROM given

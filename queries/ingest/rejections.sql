@@ -15,16 +15,10 @@ WITH headers AS (
             WHEN p.row_problem LIKE 'not a visit%' THEN h.type_col
             ELSE ''
         END AS "column",
-        CASE
-            WHEN p.row_problem = 'no patient id' THEN coalesce(s.patient_raw, '')
-            WHEN p.row_problem IN ('no session date', 'unreadable date') THEN coalesce(s.date_raw, '')
-            WHEN p.row_problem LIKE 'not a visit%' THEN coalesce(s.type_raw, '')
-            ELSE ''
-        END AS value,
+        coalesce(p.rejected_value, '') AS value,
         p.row_problem AS reason
     FROM parsed_rows p
     JOIN headers h USING (file_idx)
-    JOIN staged_rows s ON s.file_idx = p.file_idx AND s.line = p.line
     WHERE p.row_problem IS NOT NULL
 ), numbers AS (
     SELECT p.file_idx, p.line, h.number_col, p.number_txt,
