@@ -27,12 +27,18 @@ WITH series AS (
     FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key
     WHERE sc.k IS NOT NULL
 ), after_series AS (
-    SELECT sc.patient_key, sc.measure, sc.score, sc.session_date, 0 AS source_order
-    FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key
-    WHERE sc.session_type = 'follow_up'
-    UNION ALL
-    SELECT patient_key, measure, score, session_date, 1
-    FROM at_infusion WHERE NOT in_series AND $score_timing = 'pre'
+    -- place orders them by date, then a follow-up visit before a booster's check-in on the same
+    -- day: one number, cheaper to compare than a pair.
+    SELECT patient_key, measure, score, session_date,
+        (datediff('day', DATE '1900-01-01', session_date)::BIGINT << 1) + source_order AS place
+    FROM (
+        SELECT sc.patient_key, sc.measure, sc.score, sc.session_date, 0 AS source_order
+        FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key
+        WHERE sc.session_type = 'follow_up'
+        UNION ALL
+        SELECT patient_key, measure, score, session_date, 1
+        FROM at_infusion WHERE NOT in_series AND $score_timing = 'pre'
+    )
 ), baseline_rows AS (
     SELECT sc.patient_key, sc.measure, arg_max(sc.score, sc.session_date) AS score, max(sc.session_date) AS session_date
     FROM scored sc JOIN series s USING (patient_key)
@@ -48,7 +54,7 @@ WITH series AS (
         AND NOT EXISTS (SELECT 1 FROM baseline_rows b WHERE b.patient_key = a.patient_key AND b.measure = a.measure)
 ), end_of_series AS (
     SELECT a.patient_key, a.measure, s.infusions AS n,
-        arg_min(a.score, (a.session_date, a.source_order)) AS score, min(a.session_date) AS session_date
+        arg_min(a.score, a.place) AS score, min(a.session_date) AS session_date
     FROM after_series a JOIN series s USING (patient_key)
     WHERE $score_timing = 'pre'
         AND a.session_date BETWEEN s.last_date AND s.last_date + $end_of_series_days::INTEGER
@@ -62,12 +68,15 @@ WITH series AS (
     UNION ALL
     SELECT * FROM end_of_series
 ), follow_ups AS (
-    SELECT a.patient_key, a.measure,
-        arg_min(a.score, (abs(datediff('day', s.last_date + $follow_up_days::INTEGER, a.session_date)), a.session_date, a.source_order)) AS score,
-        arg_min(a.session_date, (abs(datediff('day', s.last_date + $follow_up_days::INTEGER, a.session_date)), a.session_date, a.source_order)) AS session_date
-    FROM after_series a JOIN series s USING (patient_key)
-    WHERE a.session_date BETWEEN s.last_date + $follow_up_low::INTEGER AND s.last_date + $follow_up_high::INTEGER
-    GROUP BY a.patient_key, a.measure
+    -- The nearest to the day aimed at; on a tie the earlier (then by place).
+    SELECT patient_key, measure, arg_min(score, nearest) AS score, arg_min(session_date, nearest) AS session_date
+    FROM (
+        SELECT a.patient_key, a.measure, a.score, a.session_date,
+            (abs(datediff('day', s.last_date + $follow_up_days::INTEGER, a.session_date))::BIGINT << 40) + a.place AS nearest
+        FROM after_series a JOIN series s USING (patient_key)
+        WHERE a.session_date BETWEEN s.last_date + $follow_up_low::INTEGER AND s.last_date + $follow_up_high::INTEGER
+    )
+    GROUP BY patient_key, measure
 )
 SELECT patient_key, measure, 'baseline' AS kind, 0 AS n, score, session_date FROM baselines
 UNION ALL
