@@ -85,9 +85,9 @@ def _one_kind_of_line_break(text: str) -> tuple[str, bool]:
     CR (files pasted together, old Mac exports, a stray CR in a note), and Python's csv module
     stops on a lone CR; a file of only LF or only CR LF line breaks is left as it is.
     """
-    cr = text.count("\r")
-    if not cr:
+    if "\r" not in text:  # the usual case, found faster than by counting
         return text, False
+    cr = text.count("\r")
     crlf = text.count("\r\n")
     if cr == crlf and text.count("\n") == crlf:
         return text, False
