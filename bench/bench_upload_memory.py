@@ -20,9 +20,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
-from live_server import ARGS, CHROMIUM, ROOT, RssSampler, peak_rss_mb, rss_mb, streamlit_server, tile_values, wait_idle  # noqa: E402
+from live_server import RssSampler, peak_rss_mb, rss_mb, tile_values, wait_idle  # noqa: E402
+
+from dashboard.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, running_dashboard  # noqa: E402
 
 
 def main() -> None:
@@ -41,8 +43,8 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    with streamlit_server() as (url, server), sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with running_dashboard() as (url, server), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.goto(url)
         page.wait_for_selector("[data-testid='stMetricValue']", timeout=120_000)

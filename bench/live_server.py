@@ -1,5 +1,5 @@
-"""What the browser benchmarks share: a `streamlit run` server on a free loopback port, the
-server's memory (read from /proc, no psutil), and the browser waits the tests use too.
+"""What the browser benchmarks share besides dashboard/local_server.py (the server and chromium's
+options): the server's memory (read from /proc, no psutil), and the browser waits the tests use too.
 
 Not a benchmark itself; bench_upload_memory.py and load_sessions.py import it.
 """
@@ -7,57 +7,12 @@ Not a benchmark itself; bench_upload_memory.py and load_sessions.py import it.
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
-import urllib.request
-from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
 # True while Streamlit runs the script: its status widget ("Running...") is on the page.
 RUNNING = "() => !!document.querySelector(\"[data-testid='stStatusWidget']\")"
-
-
-@contextmanager
-def streamlit_server(*extra: str, env: dict[str, str] | None = None, log: Path | None = None):
-    """Yield (url, process) of `streamlit run dashboard/app.py` on 127.0.0.1; stop it afterwards."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    out = open(log, "wb") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none", *extra],
-        cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            try:
-                urllib.request.urlopen(url + "/_stcore/health", timeout=1)
-                break
-            except OSError:
-                if proc.poll() is not None:
-                    raise RuntimeError("streamlit exited at start") from None
-                time.sleep(0.5)
-        else:
-            raise RuntimeError("streamlit did not answer within two minutes")
-        yield url, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if log:
-            out.close()
 
 
 def _status(pid: int, field: str) -> int:

@@ -39,10 +39,11 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
-from live_server import (ARGS, CHROMIUM, RssSampler, cpu_seconds, peak_rss_mb, rss_mb, streamlit_server,  # noqa: E402
-                         tree)
+from live_server import RssSampler, cpu_seconds, peak_rss_mb, rss_mb, tree  # noqa: E402
+
+from dashboard.local_server import CHROMIUM, CHROMIUM_ARGS, running_dashboard  # noqa: E402
 
 SIDEBAR = "[data-testid='stSidebar']"
 
@@ -250,7 +251,7 @@ async def drive(url: str, args, server_pid: int, log: Path):
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         sessions = []
         for number in range(args.sessions):
             context = await browser.new_context(viewport={"width": 1280, "height": 900})
@@ -290,7 +291,7 @@ def main() -> None:
 
     log = Path(tempfile.gettempdir()) / f"load_sessions_{args.sessions}.log"
     load_before = os.getloadavg()[0]
-    with streamlit_server(env={"DASHBOARD_TIMING": "1"}, log=log) as (url, server):
+    with running_dashboard(env={"DASHBOARD_TIMING": "1"}, log=log) as (url, server):
         if args.driver == "socket":
             if args.upload:
                 parser.error("--upload needs the browser driver")

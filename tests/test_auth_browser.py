@@ -5,12 +5,9 @@ signed-in cases through AppTest.)"""
 
 from __future__ import annotations
 
-import os
+from browser_support import ARGS, CHROMIUM, NO_CHROMIUM, streamlit
 
-import pytest
-from browser_support import ARGS, CHROMIUM, streamlit
-
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+pytestmark = NO_CHROMIUM
 
 SECRETS = """
 [auth]

@@ -7,9 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -18,6 +16,7 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 
 import pytest
+from browser_support import ARGS, CHROMIUM, NO_CHROMIUM
 from conftest import FIXTURES, ROOT, load_files, load_fixture, metrics_for
 
 from dashboard.labels import TILE_LABELS
@@ -388,12 +387,7 @@ def test_app_prepares_the_files_only_when_asked():
 
 # --- A real browser --------------------------------------------------------------------------------
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-@pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
+@NO_CHROMIUM
 def test_report_in_a_real_browser_and_printed_to_pdf(sample, tmp_path):
     from playwright.sync_api import sync_playwright
 
