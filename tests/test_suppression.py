@@ -23,8 +23,8 @@ def durability(grp="All patients", durable=30, lost=12, booster_first=11, no_fol
     return pd.DataFrame([{
         "grp": grp, "eligible": eligible, "durable": durable, "lost": lost, "booster_first": booster_first,
         "no_follow_up": no_follow_up, "pending": pending, "followed_up": followed_up,
-        "durability_rate": durable / followed_up if followed_up else None, "rate_low": 0.1, "rate_high": 0.9,
-        "conservative_rate": durable / (followed_up + booster_first) if followed_up + booster_first else None}])
+        "durability_rate": durable / followed_up if followed_up else float("nan"), "rate_low": 0.1, "rate_high": 0.9,
+        "conservative_rate": durable / (followed_up + booster_first) if followed_up + booster_first else float("nan")}])
 
 
 def summary(grp="All patients", completed=12, dropped=5, in_progress=3, usable=20):
@@ -33,7 +33,7 @@ def summary(grp="All patients", completed=12, dropped=5, in_progress=3, usable=2
         "grp": grp, "patients_started": started, "completed": completed, "dropped": dropped,
         "in_progress": in_progress, "started_before": 0, "no_infusion": 0, "usable_baseline": usable,
         "no_baseline": 0, "baseline_below": started - usable, "ended": completed + dropped,
-        "completion_rate": completed / (completed + dropped) if completed + dropped else None}])
+        "completion_rate": completed / (completed + dropped) if completed + dropped else float("nan")}])
 
 
 def test_nothing_small_nothing_hidden():
