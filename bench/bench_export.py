@@ -2,14 +2,17 @@
 
     python bench/bench_export.py [--patients 150000] [--file PATH] [--repeat 3]
 
-Both run in fresh Python processes, in the same run, on the same file; the export is reported as
-a ratio to the bare aggregate (goal: at most 4x), with each process's peak memory (goal for the
-export: under 1.5 GB). Without --file, the sample generator writes the file first.
+Both run in fresh Python processes (the export as `python -m dashboard.export`), interleaved, in
+the same run, on the same file; the export's median wall time is reported as a ratio to the bare
+aggregate's (goal: at most 4x), with the CPU times (steadier on a shared machine) and each
+process's peak memory (goal for the export: under 1.5 GB). Without --file, the sample generator
+writes the file first.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -20,25 +23,20 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 BARE = """
-import duckdb, resource, sys
+import duckdb, sys
 duckdb.sql("select count(*), count(distinct patient_id), avg(phq9) from read_csv($f)", params={"f": sys.argv[1]}).fetchall()
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-EXPORT = """
-import resource, sys
-from dashboard.export import main
-code = main([sys.argv[1], "--out", sys.argv[2]])
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-sys.exit(code)
 """
 
 
-def timed(code: str, *args: str) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MB) of a fresh Python process running `code`."""
+def timed(*command: str) -> tuple[float, float, float]:
+    """Wall seconds, CPU seconds (user + system) and peak resident memory (MB) of a fresh process."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", code, *args], cwd=ROOT, capture_output=True, text=True, check=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
-    return seconds, int(done.stdout.strip().splitlines()[-1]) / 1024
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def main() -> None:
@@ -57,13 +55,14 @@ def main() -> None:
     print(f"file: {path} ({rows:,} rows, {path.stat().st_size / 1e6:.0f} MB)")
     bare, export = [], []
     for i in range(args.repeat):  # interleaved, so both see the same machine state
-        bare.append(timed(BARE, str(path)))
-        export.append(timed(EXPORT, str(path), str(work / f"out{i}")))
-    bare_s = statistics.median(s for s, _ in bare)
-    export_s = statistics.median(s for s, _ in export)
-    print(f"bare DuckDB aggregate: {bare_s:.2f} s (median of {args.repeat}), peak {max(m for _, m in bare):.0f} MB")
-    print(f"export CLI:            {export_s:.2f} s (median of {args.repeat}), peak {max(m for _, m in export):.0f} MB")
-    print(f"ratio export / bare:   {export_s / bare_s:.2f}x")
+        bare.append(timed(sys.executable, "-c", BARE, str(path)))
+        export.append(timed(sys.executable, "-m", "dashboard.export", str(path), "--out", str(work / f"out{i}")))
+    for name, runs in (("bare DuckDB aggregate", bare), ("export CLI", export)):
+        print(f"{name + ':':22} {statistics.median(w for w, _, _ in runs):.2f} s (median of {args.repeat}), "
+              f"CPU {statistics.median(c for _, c, _ in runs):.2f} s, peak {max(m for _, _, m in runs):.0f} MB")
+    wall = statistics.median(w for w, _, _ in export) / statistics.median(w for w, _, _ in bare)
+    cpu = statistics.median(c for _, c, _ in export) / statistics.median(c for _, c, _ in bare)
+    print(f"ratio export / bare:   {wall:.2f}x (CPU time {cpu:.2f}x)")
 
 
 if __name__ == "__main__":
