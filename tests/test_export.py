@@ -198,7 +198,8 @@ def test_map_and_measures_files(tmp_path):
 
 def test_export_equals_the_full_engine(tmp_path):
     """The export builds only what it writes (no filter dimensions but planned_infusions, the
-    primary measure's assessments); its numbers equal the full engine's on the sample data."""
+    primary measure's scores and assessments); its numbers and rejections equal the full load's
+    and engine's on the sample data."""
     from conftest import load_files, metrics_for
 
     sample = ROOT / "sample_data" / "ketamine_clinic_export.csv"
@@ -209,7 +210,11 @@ def test_export_equals_the_full_engine(tmp_path):
     path = tmp_path / "planned.csv"
     path.write_text("\n".join([lines[0]] + rows) + "\n")
     assert main([str(path), "--out", str(tmp_path / "o")]) == 0
-    full = metrics_for(load_files((path.name, path.read_bytes())))
+    dataset = load_files((path.name, path.read_bytes()))
+    full = metrics_for(dataset)
+    # The same rejections too (the sample's bad values include other measures' than PHQ-9's).
+    assert [tuple(r.values()) for r in read(tmp_path / "o" / "rejections.csv")] == [
+        tuple(str(v) for v in row) for row in dataset.rejection_rows()]
     for filename, (table, columns) in FILES.items():
         exported = read(tmp_path / "o" / filename)
         expected = getattr(full, table)[columns]
