@@ -127,6 +127,10 @@ def test_ingest_reads_or_says_why_and_accounts_for_every_record(data):
     assert len(row_level) == f.rows_rejected
     value_level = rejections[~rejections["reason"].str.startswith(ROW_REASONS)]
     assert not set(value_level["line"]) & set(row_level["line"])
+    # The CSV export keeps only the primary measure's scores and no filter dimensions, and leaves
+    # the other measures' good values unread, yet every value is judged the same.
+    as_exported = load_files(("fuzz.csv", data), score_measures={"phq9"}, dimensions={"planned_infusions"})
+    assert as_exported.rejection_rows() == ds.rejection_rows()
     used_lines = {line for (line,) in ds.con.execute("SELECT line FROM visits").fetchall()}
     assert not used_lines & set(row_level["line"])
     assert len(used_lines) <= f.rows_used  # (a visit merged from several rows lists its first)
