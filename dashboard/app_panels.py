@@ -261,12 +261,7 @@ def over_time_panel(m: MetricTables, compared: bool = False) -> None:
         st.radio("A point per", CONTROL_PERIODS, index=CONTROL_PERIODS.index(period), horizontal=True,
                  key=f"{PERIOD_KEY}_choice", on_change=_keep_period, format_func=lambda p: f"{p} of series start",
                  help="Quarters hold three times as many patients: fewer points too small to judge or hidden.")
-    st.caption(f"Each {period}'s share for the patients whose series started that {period}, against the share over "
-               f"every {period} (the centre line) and 3-sigma control limits worked out from the {period}'s own "
-               "number of patients. A point outside its limits is unlikely to be chance alone (special-cause "
-               f"variation). Recent {period}s are still filling in: their series and follow-ups have not all ended.")
-    if compared:
-        st.caption("These charts count all the selected patients, not each compared group.")
+    st.caption(labels.control_intro(period, compared))
     monthly = m.shown["monthly"]
     denominators = {"response": "assessed then", "completion": "series ended", "durability": "followed up"}
     for chart, title in labels.control_titles(m.settings.planned).items():
@@ -274,9 +269,6 @@ def over_time_panel(m: MetricTables, compared: bool = False) -> None:
         st.markdown(f"**{plain(headlines.control_chart(points, title, period))}**")
         draw(st, charts.control_chart, points, title, k, period)
         with st.expander(f"{title}: the numbers by {period}"):
-            table = points.assign(month=labels.period_labels(points["month"], period),
-                                  signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))
-            _table(table, {"month": period.capitalize(), "patients": f"Patients ({denominators[chart]})",
-                           "events": "Of whom", "rate": "Share", "lcl": "Lower limit", "ucl": "Upper limit",
-                           "signal": f"{period.capitalize()} is"},
+            _table(labels.control_rows(points, period),
+                   labels.control_columns(period, patients=f"Patients ({denominators[chart]})"),
                    rates=("rate", "lcl", "ucl"), counts=("patients", "events"))

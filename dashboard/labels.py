@@ -38,6 +38,27 @@ def period_labels(starts, period: str) -> list[str]:
     return dates.dt.strftime("%b %Y").tolist()
 
 
+def control_intro(period: str, compared: bool = False) -> str:
+    """What the p-charts show, by month or quarter of series start (the app's and the report's)."""
+    return (f"Each {period}'s share for the patients whose series started that {period}, against the share over "
+            f"every {period} (the centre line) and 3-sigma control limits worked out from the {period}'s own "
+            "number of patients. A point outside its limits is unlikely to be chance alone (special-cause "
+            f"variation). Recent {period}s are still filling in: their series and follow-ups have not all ended."
+            + (" These charts count all the selected patients, not each compared group." if compared else ""))
+
+
+def control_rows(points, period: str):
+    """One p-chart's shown rows for its table: each point in words, and where it stands."""
+    return points.assign(month=period_labels(points["month"], period),
+                         signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))
+
+
+def control_columns(period: str, patients: str = "Patients") -> dict[str, str]:
+    """The p-chart tables' column headings."""
+    return {"month": period.capitalize(), "patients": patients, "events": "Of whom", "rate": "Share",
+            "lcl": "Lower limit", "ucl": "Upper limit", "signal": f"{period.capitalize()} is"}
+
+
 def control_titles(planned: int) -> dict[str, str]:
     """The p-charts by month of series start (queries/monthly.sql), by their `chart` value."""
     return {"response": f"Response after {planned} infusions", "completion": "Completed series",

@@ -142,14 +142,14 @@ class Engine:
     def prepare(self, settings: Settings) -> dict:
         """Build the series, assessments and outcome tables for these settings, if not built yet."""
         params = self.params(settings)
-        series_key = tuple(params[k] for k in _SERIES_KEYS)
+        series_key = _key(params, _SERIES_KEYS)
         if series_key != self._series_key:
             for step in ("series_infusions", "patient_series", "assessments"):
                 sql.run(self.con, step, params)
             self._left_out = self.con.execute(
                 "SELECT count(*) FROM visits WHERE session_date > $as_of", {"as_of": params["as_of"]}).fetchone()[0]
             self._series_key, self._outcome_key, self._cohort_key = series_key, None, None
-        outcome_key = tuple(params[k] for k in _OUTCOME_KEYS)
+        outcome_key = _key(params, _OUTCOME_KEYS)
         if outcome_key != self._outcome_key:
             for step in ("responses", "outcomes", "infusion_counts"):
                 sql.run(self.con, step, params)
@@ -160,7 +160,7 @@ class Engine:
         """The first and last series start in the data, for a date-range filter (kept per series
         settings, so that asking again builds no series)."""
         params = self.params(settings)
-        key = tuple(tuple(v) if isinstance(v, list) else v for v in (params[k] for k in _SERIES_KEYS))
+        key = _key(params, _SERIES_KEYS)
         if key not in self._start_ranges:
             self.prepare(settings)
             first, last = self.con.execute("SELECT min(first_date), max(first_date) FROM patient_series").fetchone()
@@ -191,7 +191,7 @@ class Engine:
         cohort = cohort or Cohort()
         params = self.params(settings)
         wanted = set(TABLES if tables is None else tables) | {"summary"}
-        key = (tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in sorted(params.items())), cohort)
+        key = (_key(params, sorted(params)), cohort)
         kept, left_out = self._results.pop(key, ({}, None))
         if not wanted <= kept.keys():
             params = self.prepare(settings)
@@ -224,6 +224,11 @@ class Engine:
         params = self.prepare(settings)
         self.select(cohort or Cohort())
         return sql.run(self.con, "dropouts_to_call", params).df()
+
+
+def _key(params: dict, names) -> tuple:
+    """The named parameters' values as a key for a dict (a list made a tuple)."""
+    return tuple(tuple(params[k]) if isinstance(params[k], list) else params[k] for k in names)
 
 
 def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:

@@ -28,7 +28,7 @@ import pandas as pd
 from dashboard import charts, headlines
 from dashboard.export import FILES
 from dashboard.formatting import count, csv_text, percent, readable
-from dashboard.labels import SETTING_NAMES, control_titles, period_labels, timing_note
+from dashboard.labels import SETTING_NAMES, control_columns, control_intro, control_rows, control_titles, timing_note
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
@@ -650,26 +650,17 @@ def _over_time_section(o: MetricTables, figures, split: bool) -> str:
     period = o.settings.control_period
     if monthly is None or not len(monthly):
         return _section("over_time", f"No series start to chart by {period} yet.")
-    parts = [_p(f"Each {period}'s share for the patients whose series started that {period}, against the share over "
-                f"every {period} (the centre line) and 3-sigma control limits from the {period}'s own number of "
-                f"patients. A point outside its limits is unlikely to be chance alone. Recent {period}s are still "
-                "filling in." + (" These charts count all the selected patients, not each compared group." if split
-                                 else ""), "note")]
+    parts = [_p(control_intro(period, split), "note")]
     sentences = []
     for chart, title in control_titles(o.settings.planned).items():
         points = monthly[monthly["chart"] == chart]
         sentences.append(headlines.control_chart(points, title, period))
-        table = points.assign(month=period_labels(points["month"], period),
-                              signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))
         parts.append(f"<h3>{e(title)}</h3>")
         parts.append(_p(sentences[-1]))
         parts.append(_fig(figures, f"control_{chart}", f"{title} by {period} of series start, with 3-sigma limits; "
                                                         "the numbers are in the table below."))
-        parts.append(_table(table, {"month": period.capitalize(), "patients": "Patients", "events": "Of whom",
-                                    "rate": "Share", "lcl": "Lower limit", "ucl": "Upper limit",
-                                    "signal": f"{period.capitalize()} is"},
-                            f"{title} by {period}", rates=("rate", "lcl", "ucl"), counts=("patients", "events"),
-                            row_header="month"))
+        parts.append(_table(control_rows(points, period), control_columns(period), f"{title} by {period}",
+                            rates=("rate", "lcl", "ucl"), counts=("patients", "events"), row_header="month"))
     return _section("over_time", f"Response, completion and durability by {period} of series start, against "
                                  "3-sigma control limits.", *parts)
 

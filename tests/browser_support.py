@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,3 +32,22 @@ def streamlit(*extra: str):
 
 def server_log_tail() -> str:
     return SERVER_LOG[0].read_text(errors="replace")[-3000:] if SERVER_LOG[0] and SERVER_LOG[0].exists() else ""
+
+
+def wait_for_tile(page, value: str) -> None:
+    """Until a headline tile reads `value`; if none does, fail saying what the page and the server showed."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    try:
+        page.wait_for_function(
+            "v => [...document.querySelectorAll(\"[data-testid='stMetricValue']\")].some(e => e.innerText.trim() === v)",
+            arg=value, timeout=60_000)
+    except PlaywrightTimeout:
+        pytest.fail(f"no tile reads {value!r}; the page shows: {page.locator('body').inner_text()[:1500]}\n"
+                    f"server log: {server_log_tail()}")
+
+
+def idle(page) -> None:
+    """Until no script run is in progress (Streamlit's status widget is gone)."""
+    time.sleep(0.3)
+    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30_000)

@@ -5,11 +5,10 @@ charts rendered, and no patient id is on screen."""
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
-from browser_support import ARGS, CHROMIUM, NO_CHROMIUM, streamlit
+from browser_support import ARGS, CHROMIUM, NO_CHROMIUM, idle, streamlit, wait_for_tile
 from conftest import FIXTURES
 
 pytestmark = NO_CHROMIUM
@@ -55,17 +54,6 @@ def tile_values(page) -> dict[str, str]:
 def drawn_charts(page) -> int:
     """Charts vega-embed has drawn (an svg or a canvas inside the chart element)."""
     return page.locator("[data-testid='stVegaLiteChart'] canvas, [data-testid='stVegaLiteChart'] svg.marks").count()
-
-
-def wait_for_tile(page, value: str) -> None:
-    page.wait_for_function(
-        "v => [...document.querySelectorAll(\"[data-testid='stMetricValue']\")].some(e => e.innerText.trim() === v)",
-        arg=value, timeout=60_000)
-
-
-def idle(page) -> None:
-    time.sleep(0.3)
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30_000)
 
 
 def test_upload_in_a_real_browser(server, page, tmp_path):

@@ -7,11 +7,10 @@ Also: a file larger than server.maxUploadSize gets Streamlit's plain message in 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
-from browser_support import ARGS, CHROMIUM, NO_CHROMIUM, server_log_tail, streamlit
+from browser_support import ARGS, CHROMIUM, NO_CHROMIUM, idle, streamlit, wait_for_tile
 
 pytestmark = NO_CHROMIUM
 
@@ -35,23 +34,6 @@ def clinic_export(path: Path, prefix: str, sites: list[str], patients: int) -> P
                  f"{pid},2025-03-06,infusion,2,12,{site}"]
     path.write_text("\n".join(rows) + "\n")
     return path
-
-
-def wait_for_tile(page, value: str) -> None:
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    try:
-        page.wait_for_function(
-            "v => [...document.querySelectorAll(\"[data-testid='stMetricValue']\")].some(e => e.innerText.trim() === v)",
-            arg=value, timeout=60_000)
-    except PlaywrightTimeout:  # say what the page showed instead, and what the server said
-        pytest.fail(f"no tile reads {value!r}; the page shows: {page.locator('body').inner_text()[:1500]}\n"
-                    f"server log: {server_log_tail()}")
-
-
-def idle(page) -> None:
-    time.sleep(0.3)
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30_000)
 
 
 def patients_started(page) -> str:
