@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.validate()
         measures = load_measures_file(args.measures.read_text(encoding="utf-8")) if args.measures else BUILTIN
         mapping = Mapping.from_json(args.map.read_text(encoding="utf-8")) if args.map else None
-        files = [(Path(path).name, Path(path).read_bytes(), str(path)) for path in args.inputs]
+        files = [(Path(path).name, None, str(path)) for path in args.inputs]
         # The export has no filters: of the dimensions, only a planned-infusions column matters
         # (and, for the report's dropout panel, the reasons given for stopping); of the scores only
         # the primary measure's, unless the report shows every trajectory (every value is still

@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import load_files
+from conftest import FIXTURES, load_files
 
 from dashboard.ingest import Mapping, MappingError, UnreadableFile
 
@@ -192,3 +192,43 @@ def test_hostile_shapes_lose_nothing():
     assert [tuple(r)[1:] for r in ds.rejections().itertuples(index=False)][0][0] == 2
     wide = load_files(("wide.csv", b"patient_id,session_date,phq9\n" + b",".join([b"x"] * 5000) + b"\nP1,2025-01-01,5\n"))
     assert wide.rejections()["reason"].tolist() == ["the line has 5000 fields but the header has 3"]
+
+
+def _large_export(tail: bytes) -> bytes:
+    """every_rejection.csv, then 60,000 clean rows (over 1 MB), a broken line, a line of spaces,
+    and `tail`: a file that the export reads where it lies when it can (reading._read_in_place)."""
+    rows = [f"L{i // 12:04d},2025-{1 + i % 12:02d}-15,infusion,{i % 28},{i % 22},West\n"
+            for i in range(60_000)]
+    return (FIXTURES / "every_rejection.csv").read_bytes() + "".join(rows).encode() + (
+        b"L0001,2025-01-01,infusion,9,4,West,one too many\n   \n" + tail)
+
+
+@pytest.mark.parametrize("tail,in_place", [
+    (b"L0002,2025-02-02,infusion,7,3,East\n", True),
+    ("L0002,2025-02-02,infusion,7,3,Montr\u00e9al\n".encode("cp1252"), False),  # not UTF-8 after all
+    (b'L0002,2025-02-02,infusion,7,3,"East\nside"\n', False),  # a record of two lines
+    (b"\nL0002,2025-02-02,infusion,7,3,East\n", False),  # an empty line
+    (b"L0002,2025-02-02,infusion,7,3,East\r\n", False),  # a CR
+])
+def test_a_large_file_read_in_place_equals_it_read_whole(tmp_path, tail, in_place):
+    """The export hands ingest a path, not bytes: a large file is read by DuckDB where it lies when
+    every record is one line, and otherwise whole, as uploaded bytes are. Both give the same rows,
+    rejections (lines included) and description."""
+    from dashboard import db
+    from dashboard.ingest import load
+    from dashboard.ingest.reading import _read_in_place
+
+    path = tmp_path / "large.csv"
+    path.write_bytes(_large_export(tail))
+    assert path.stat().st_size > 1 << 20
+    assert (_read_in_place(db.connect(), "large.csv", "raw_t", str(path), None) is not None) == in_place
+    from_disk = load(db.connect(), [("large.csv", None, str(path))])
+    from_bytes = load_files(("large.csv", path.read_bytes()))
+    assert from_disk.rejection_rows() == from_bytes.rejection_rows()
+    # every_rejection.csv's 10, and the line of one field too many (the line of spaces is blank).
+    assert len(from_disk.rejection_rows()) == 11
+    assert from_disk.rejection_rows()[-1][1:] == (60_015, "", "L0001,2025-01-01,infusion,9,4,West,one too many",
+                                                  "the line has 7 fields but the header has 6")
+    assert visits(from_disk) == visits(from_bytes)
+    assert [vars(f) for f in from_disk.files] == [vars(f) for f in from_bytes.files]
+    assert (from_disk.rows_read, from_disk.rows_used) == (from_bytes.rows_read, from_bytes.rows_used)

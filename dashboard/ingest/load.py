@@ -117,7 +117,7 @@ class Dataset:
 
 def load(
     con: duckdb.DuckDBPyConnection,
-    files: list[tuple[str, bytes]] | list[tuple[str, bytes, str]],
+    files: list[tuple[str, bytes]] | list[tuple[str, bytes | None, str]],
     measures: dict[str, Measure] | None = None,
     mapping: Mapping | None = None,
     dimensions: set[str] | None = None,
@@ -125,7 +125,8 @@ def load(
 ) -> Dataset:
     """Read every file into the connection's tables. Raises UnreadableFile or MappingError, with a plain message.
 
-    Each file is (name, bytes), or (name, bytes, path) when it is also on disk. `dimensions`
+    Each file is (name, bytes), or (name, bytes, path) when it is also on disk, or (name, None,
+    path) to have it read from disk (a large export is then not read whole into Python). `dimensions`
     limits the patient dimensions built to those named (the CSV export needs only
     planned_infusions); None builds them all. Likewise `score_measures` limits the scores kept to
     those measures (the export needs only the primary one); every cell of every measure is still

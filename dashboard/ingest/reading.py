@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import mmap
 import os
 import re
 import tempfile
@@ -22,6 +23,7 @@ import duckdb
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
 _SNIFF_LINES = 200
+_HEAD_BYTES = 1 << 20  # what is read of a file on disk to plan its reading (see _read_in_place)
 # A line break followed by ASCII whitespace, another line break or the end of the text.
 _BLANK_LINE_START = re.compile(r"\n(?=[ \t\r\x0b\x0c\x1c-\x1f\n]|\Z)")
 
@@ -52,11 +54,17 @@ class RawFile:
     notes: list[str] = field(default_factory=list)
 
 
-def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str, path: str | None = None,
+def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes | None, table: str, path: str | None = None,
               select: Selector | None = None) -> RawFile:
-    """Read one export. `path`, when the bytes came from a file on disk, lets DuckDB read a UTF-8
-    file in place instead of from a temporary copy. `select`, given the headers, says which
-    columns to keep (default all)."""
+    """Read one export, given as bytes, or as the path of a file on disk (data None), or both.
+    A path lets DuckDB read a UTF-8 file in place instead of from a temporary copy. `select`,
+    given the headers, says which columns to keep (default all)."""
+    if data is None:
+        raw = _read_in_place(con, name, table, path, select)
+        if raw is not None:
+            return raw
+        with open(path, "rb") as fh:
+            data = fh.read()
     if not data or data.isspace():
         raise UnreadableFile(f"{name}: the file is empty. Expected a CSV or Excel export with a header row.")
     if data.startswith(b"%PDF"):
@@ -75,6 +83,31 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes, table: str
                     path if as_is and encoding == "UTF-8" else None, select)
     if rebroken:
         raw.notes.insert(0, "line breaks are written in more than one way (CR LF, LF, CR): each is read as one line break")
+    return raw
+
+
+def _read_in_place(con, name: str, table: str, path: str, select: Selector | None) -> RawFile | None:
+    """The usual large export, read by DuckDB where it lies, without Python reading and decoding
+    it whole first (which takes longer than DuckDB's read of its rows): UTF-8 without a BOM, line
+    breaks all LF, no quotes and no empty lines, so that every record is one line and its line
+    number follows from its place. None when the file is not such a file, or turns out not to be
+    valid UTF-8 (DuckDB reports such lines): read_file then reads it the usual way, as a whole."""
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size <= _HEAD_BYTES:
+            return None  # a small file is read whole as fast
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as whole:
+            if any(whole.find(mark) != -1 for mark in (b"\r", b'"', b"\n\n")):
+                return None
+            head = whole[:_HEAD_BYTES]
+    if head.startswith((b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+        return None
+    head = head[:head.rfind(b"\n") + 1]  # whole lines, so that no character is cut in two
+    text, encoding = decode(head)
+    if encoding != "UTF-8" or _looks_binary(text):
+        return None
+    raw = _read_csv(con, name, text, encoding, None, table, path, select, whole_text=False)
+    if raw is None:
+        drop_raw(con, RawFile(name, table, [], "csv"))
     return raw
 
 
@@ -159,9 +192,14 @@ def _header(text: str, delim: str) -> tuple[list[str], int]:
 
 
 def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None,
-              select: Selector | None) -> RawFile:
+              select: Selector | None, whole_text: bool = True) -> RawFile | None:
+    """Read the CSV file. `text` is the whole file's text, or (whole_text False, _read_in_place)
+    its first lines, of a file whose every record is one line: then None when the header is not
+    in them, or when DuckDB finds lines that are not valid UTF-8."""
     delim = sniff_delimiter(text)
     headers, header_lines = _header(text, delim)
+    if not whole_text and (not header_lines or header_lines >= text.count("\n", 0, 1_000_000)):
+        return None
     if len(headers) < 2:
         raise UnreadableFile(
             f"{name}: found only one column. Expected a table with a header row and columns separated by "
@@ -203,13 +241,15 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
         FROM {table}_rejects GROUP BY line ORDER BY line"""
     ).fetchall()
     con.execute(f"DROP TABLE {table}_rejects; DROP TABLE {table}_scan")
+    if not whole_text and any(error == "INVALID ENCODING" for _, error, _ in rejects):
+        return None
     blank = set()
     for line, error, csv_line in rejects:
         if not (csv_line or "").strip():
             blank.add(line)  # a line of spaces is a blank line, not a row
             continue
         raw.broken_lines.append((line, _parser_reason(error, csv_line, delim, len(headers)), csv_line.strip()))
-    _attach_line_numbers(con, raw, text, delim, header_lines, blank)
+    _attach_line_numbers(con, raw, text if whole_text else None, delim, header_lines, blank)
     return raw
 
 
@@ -258,7 +298,7 @@ def _blank_ascii_lines(text: str) -> set[int]:
     return blank
 
 
-def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines: int, blank: set[int]) -> None:
+def _attach_line_numbers(con, raw: RawFile, text: str | None, delim: str, header_lines: int, blank: set[int]) -> None:
     """Give each row read the line it starts on (header = line 1), then store it as `raw.table`.
 
     DuckDB keeps the rows in file order but does not say which line each came from, and it
@@ -267,11 +307,16 @@ def _attach_line_numbers(con, raw: RawFile, text: str, delim: str, header_lines:
     neither blank nor broken. Otherwise (line breaks inside quoted fields) Python's csv reader
     tells where each record starts. `blank` holds the lines of spaces DuckDB reported; empty
     lines, which it skips silently, are looked for only when the counts say some line is missing.
+    `text` is None for a file known to have one line per record and no empty line (_read_in_place).
     """
     cells = f"{raw.table}_cells"
     rows = con.execute(f"SELECT count(*) FROM {cells}").fetchone()[0]
-    physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     broken = {line for line, _, _ in raw.broken_lines}
+    if text is None:
+        physical = header_lines + rows + len(broken) + len({b for b in blank if b > header_lines})
+        text = ""
+    else:
+        physical = text.count("\n") + (0 if text.endswith("\n") else 1)
     # Every line is the header, a row, a broken line, a blank line or the continuation of a
     # record: when the first four add up, there are neither empty lines nor continuations.
     if physical != header_lines + rows + len(broken) + len({b for b in blank if b > header_lines}):
