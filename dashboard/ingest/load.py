@@ -32,6 +32,7 @@ CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high D
 -- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.
 CREATE OR REPLACE TEMP TABLE merged_rows (file_idx INTEGER, line BIGINT);
 """
+_NO_PLAIN_SCORES = "SELECT NULL::INTEGER AS file_idx, NULL::BIGINT AS line, NULL::INTEGER AS col, NULL::DOUBLE AS score WHERE false"
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
 _SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "parsed_rows", "merged_rows", "parsed_cells",
@@ -139,7 +140,7 @@ def load(
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
     sql.run(con, "ingest/trimmed_macro")
-    summaries, raws, plans, row_views, cell_views = [], [], [], [], []
+    summaries, raws, plans, row_views, cell_views, plain_views = [], [], [], [], [], []
     for file_idx, (name, data, *path) in enumerate(files):
         planned: list[ColumnPlan] = []
         raw = read_file(con, name, data, f"raw_{file_idx}", *path,
@@ -147,9 +148,10 @@ def load(
         # A file whose columns can't be planned is still read first, so that an unreadable file
         # is reported as such; then the mapping error is raised.
         plan = planned[0] if planned else plan_columns(raw.headers, measures, mapping)
-        rows_sql, cells_sql = _stage_file(con, file_idx, raw, plan, measures, score_measures)
+        rows_sql, cells_sql, plain_sql = _stage_file(con, file_idx, raw, plan, measures, score_measures)
         row_views.append(rows_sql)
         cell_views.extend(cells_sql)
+        plain_views.extend(plain_sql)
         # staged_rows and staged_cells: every file's rows and score cells in one shape, as views
         # (nothing is copied).
         con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(row_views))
@@ -167,14 +169,16 @@ def load(
         plans.append(plan)
     con.execute("CREATE OR REPLACE TEMP VIEW staged_cells AS " + " UNION ALL ".join(cell_views))
     _fill_lookups(con, measures, mapping)
-    for step in ("parse_rows", "patients", "merged_rows", "mark_repeats", "visits", "parse_cells", "mark_conflicts",
-                 "scores"):
+    for step in ("parse_rows", "patients", "merged_rows", "mark_repeats", "visits", "parse_cells", "mark_conflicts"):
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
+    # Made now: the plain scores' SELECTs leave out the rows that parse_rows rejected.
+    con.execute("CREATE OR REPLACE TEMP VIEW staged_scores AS " + " UNION ALL ".join(plain_views or [_NO_PLAIN_SCORES]))
+    sql.run(con, "ingest/scores")
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan, dimensions)
     sql.run(con, "ingest/patient_dims", {"dimensions": sorted(dimensions) if dimensions is not None else None})
     sql.run(con, "ingest/rejections")
-    con.execute("DROP VIEW staged_cells; DROP VIEW staged_rows")
+    con.execute("DROP VIEW staged_scores; DROP VIEW staged_cells; DROP VIEW staged_rows")
     for raw in raws:
         drop_raw(con, raw)
     _count_rows(con, summaries)
@@ -208,14 +212,15 @@ def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Map
 
 
 def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: dict[str, Measure],
-                score_measures: set[str] | None) -> tuple[str, list[str]]:
-    """Record one file's columns; return the SELECTs that give its rows and its score cells the
-    shared staged shapes (one SELECT per score column).
+                score_measures: set[str] | None) -> tuple[str, list[str], list[str]]:
+    """Record one file's columns; return the SELECTs that give its rows, its score cells and its
+    plain scores the shared staged shapes (one SELECT per score column).
 
-    Of a measure whose scores are not kept (score_measures), parse_cells.sql needs only the cells
-    that may be rejected and those of visits of several rows, which it compares: a score column's
-    SELECT leaves out its numbers within range in rows of their own, sparing the CSV export most
-    of the million cells of each other measure.
+    A plain score is a number within its measure's range in a row that is a visit of its own:
+    most of a wide file's scores. They need no more checking, so they skip parse_cells.sql
+    (the cells SELECTs leave them out) and go straight to scores.sql, when their measure's scores
+    are kept (score_measures; None keeps all), as a million cells through parse_cells would
+    take the export longer than reading the file.
 
     Only our own names (c0, c1...) and numbers are written into that SQL; headers and values
     from the file stay data.
@@ -233,30 +238,33 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
         {col['session_date']} AS date_raw, {col.get('session_type', 'NULL')}::VARCHAR AS type_raw,
         {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, cells_hash
     FROM {raw.table}"""
+    cells, plain = [], []
     if plan.layout == "long":
-        cells = [(plan.index_of("score"), f"trim({col['measure']})", "")]
-    else:
-        cells = [(i, "NULL", _unless_kept(i, measures.get(name), score_measures, file_idx))
-                 for i, name in plan.measures.items()]
+        cells.append((plan.index_of("score"), f"trim({col['measure']})", ""))
+    for i, name in plan.measures.items() if plan.layout == "wide" else ():
+        measure = measures.get(name)
+        condition = _plain_score(i, measure, file_idx)
+        cells.append((i, "NULL", f" AND NOT ({condition})" if condition else ""))
+        if condition and (score_measures is None or name in score_measures):
+            plain.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, TRY_CAST(c{i} AS DOUBLE) AS score
+    FROM {raw.table} WHERE {condition}
+        AND line NOT IN (SELECT line FROM parsed_rows WHERE file_idx = {file_idx} AND row_problem IS NOT NULL)""")
     return rows, [
         f"""SELECT {file_idx} AS file_idx, line, {i} AS col, c{i}::VARCHAR AS cell, {measure_raw}::VARCHAR AS measure_raw
     FROM {raw.table} WHERE c{i} IS NOT NULL{unless}"""
         for i, measure_raw, unless in cells
-    ]
+    ], plain
 
 
-def _unless_kept(i: int, measure: Measure | None, score_measures: set[str] | None, file_idx: int) -> str:
-    """For a score column whose scores are not kept, the condition (to AND to its SELECT's WHERE)
-    that leaves out the cells parse_cells.sql would judge fine and then drop: numbers within the
-    measure's range (as parse_cells reads them: a number that needs a decimal comma turned into a
-    point is not one), in rows that are visits of their own."""
-    if score_measures is None or measure is None or measure.name in score_measures:
+def _plain_score(i: int, measure: Measure | None, file_idx: int) -> str:
+    """The condition that cell c{i} of a wide file holds a plain score (see _stage_file): a number
+    within the measure's range, as parse_cells.sql reads them (a number that needs a decimal
+    comma turned into a point is not one), in a row that is a visit of its own. Empty for a
+    measure without a finite range, whose cells all go through parse_cells."""
+    if measure is None or not (math.isfinite(float(measure.low)) and math.isfinite(float(measure.high))):
         return ""
-    low, high = float(measure.low), float(measure.high)
-    if not (math.isfinite(low) and math.isfinite(high)):
-        return ""
-    return (f" AND (NOT coalesce(TRY_CAST(c{i} AS DOUBLE) BETWEEN {low!r} AND {high!r}, false)"
-            f" OR line IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx}))")
+    return (f"coalesce(TRY_CAST(c{i} AS DOUBLE) BETWEEN {float(measure.low)!r} AND {float(measure.high)!r}, false)"
+            f" AND line NOT IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx})")
 
 
 def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
