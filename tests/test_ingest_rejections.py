@@ -42,3 +42,20 @@ def test_every_rejection_reason_with_its_line():
     ).fetchall()
     assert scores == [("2025-01-01", "gad7", 10), ("2025-01-01", "phq9", 18), ("2025-01-03", "gad7", 9),
                       ("2025-01-03", "phq9", 17), ("2025-01-07", "gad7", 9), ("2025-01-08", "gad7", 9)]
+
+
+def test_missing_values_with_spaces_around_them_are_missing():
+    """NA, N/A, - and empty cells are missing values however many spaces surround them
+    (METRICS.md 6): a session type "  NA   " is an infusion, an infusion number or score "  n/a  "
+    is no value, and only the row whose patient id is "   N/A   " is rejected."""
+    from conftest import load_files
+
+    ds = load_files(("spaced.csv", (
+        "patient_id,session_date,session_type,infusion_number,phq9\n"
+        "P1,2025-01-01,  NA   ,  n/a  ,  n/a  \n"
+        "   N/A   ,2025-01-02,infusion,2,12\n"
+        "P1,2025-01-03,   -   ,   -   ,11\n").encode()))
+    assert ds.rejection_rows() == [("spaced.csv", 3, "patient_id", "   N/A   ", "no patient id")]
+    assert ds.con.execute("SELECT session_type, infusion_number FROM visits ORDER BY session_date").fetchall() == [
+        ("infusion", None), ("infusion", None)]
+    assert ds.con.execute("SELECT score FROM scores").fetchall() == [(11,)]

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # pandas is slow to import, and reading the files needs none 
 _STAGING_DDL = """
 CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
 CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
-CREATE OR REPLACE TEMP TABLE date_texts (file_idx INTEGER, date_txt VARCHAR);
+CREATE OR REPLACE TEMP TABLE date_texts (file_idx INTEGER, date_raw VARCHAR, date_txt VARCHAR);
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
 CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEGER, col INTEGER, place BIGINT,
     value VARCHAR);
@@ -36,7 +36,7 @@ _NO_PLAIN_SCORES = "SELECT NULL::INTEGER AS file_idx, NULL::BIGINT AS line, NULL
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
 _SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "parsed_rows", "merged_rows", "parsed_cells",
-            "type_map", "measure_map", "measure_ranges")
+            "row_values", "patient_ids", "type_map", "measure_map", "measure_ranges")
 
 
 @dataclass
@@ -139,7 +139,7 @@ def load(
     if len(files) > 255:  # the dimension ranking packs the file number into 8 bits
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
-    sql.run(con, "ingest/trimmed_macro")
+    sql.run(con, "ingest/cleaned_macro")
     summaries, raws, plans, row_views, cell_views, plain_views = [], [], [], [], [], []
     for file_idx, (name, data, *path) in enumerate(files):
         planned: list[ColumnPlan] = []
@@ -168,6 +168,8 @@ def load(
         raws.append(raw)
         plans.append(plan)
     con.execute("CREATE OR REPLACE TEMP VIEW staged_cells AS " + " UNION ALL ".join(cell_views))
+    sql.run(con, "ingest/row_values")
+    sql.run(con, "ingest/patient_ids")
     _fill_lookups(con, measures, mapping)
     for step in ("parse_rows", "patients", "merged_rows", "mark_repeats", "visits", "parse_cells", "mark_conflicts"):
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
@@ -307,11 +309,11 @@ def _date_style(con, file_idx: int, requested: str) -> tuple[str, str, str]:
 def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) -> None:
     """Small tables the parsing SQL joins: session-type spellings, long-layout measure names, score ranges."""
     overrides = mapping.session_types if mapping else None
-    raw_types = [r for (r,) in con.execute(
-        "SELECT DISTINCT trim(t) FROM (SELECT DISTINCT type_raw AS t FROM staged_rows WHERE type_raw IS NOT NULL)"
-    ).fetchall()]
+    # Each session type as written; a missing one (empty, NA...: value NULL) means an infusion.
+    raw_types = con.execute("SELECT raw, value FROM row_values WHERE kind = 'type'").fetchall()
     if raw_types:
-        con.executemany("INSERT INTO type_map VALUES (?, ?)", [(r, session_type(r, overrides)) for r in raw_types])
+        con.executemany("INSERT INTO type_map VALUES (?, ?)",
+                        [(raw, session_type(value, overrides)) for raw, value in raw_types])
     names = [r for (r,) in con.execute(
         "SELECT DISTINCT measure_raw FROM staged_cells WHERE measure_raw IS NOT NULL").fetchall()]
     if names:

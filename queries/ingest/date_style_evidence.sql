@@ -2,7 +2,7 @@
 -- first and second parts of the d/m-like ones (a part above 12 can only be a day). A date that
 -- is a date in no style (2025-02-30, 31/02/2025) is no evidence for any style.
 WITH dates AS (
-    SELECT date_txt AS txt FROM date_texts WHERE file_idx = $file_idx
+    SELECT DISTINCT date_txt AS txt FROM date_texts WHERE file_idx = $file_idx AND date_txt IS NOT NULL
 ), parts AS (
     SELECT
         regexp_extract(txt, '^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})([ T].*)?$', ['y', 'm', 'd']) AS iso,

@@ -1,5 +1,6 @@
--- One row per patient: a small integer key for the metrics to join on (given in parse_rows.sql,
--- in the order of the ids), and the patient id as written, which only patient-level views (never
--- charts or aggregate exports) may show.
+-- One row per patient with a visit: the key the metrics join on (patient_ids.sql), and the
+-- patient id as the checks read it, which only patient-level views (never charts or aggregate
+-- exports) may show.
 CREATE OR REPLACE TEMP TABLE patients AS
-SELECT DISTINCT patient_key, patient_id FROM parsed_rows WHERE row_problem IS NULL
+SELECT DISTINCT patient_key, patient_id FROM patient_ids
+WHERE patient_key IN (SELECT patient_key FROM parsed_rows WHERE row_problem IS NULL)

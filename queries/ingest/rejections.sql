@@ -25,7 +25,7 @@ WITH headers AS (
         'infusion number is not a whole number of 1 or more'
     FROM parsed_rows p JOIN headers h USING (file_idx)
     WHERE p.row_problem IS NULL AND p.number_txt IS NOT NULL
-        AND NOT coalesce(TRY_CAST(p.number_txt AS DOUBLE) >= 1 AND TRY_CAST(p.number_txt AS DOUBLE) % 1 = 0, false)
+        AND p.infusion_number IS NULL
 ), cells AS (
     SELECT c.file_idx, c.line, ic.header, c.raw,
         CASE WHEN c.measure_raw IS NOT NULL THEN c.measure_raw || ': ' ELSE '' END || c.problem

@@ -2,16 +2,10 @@
 -- first row's place (file order, then line) and the first valid infusion number. A row that is a
 -- visit of its own is that visit; only the visits of several rows (merged_rows.sql) are grouped.
 CREATE OR REPLACE TEMP TABLE visits AS
-WITH numbered AS NOT MATERIALIZED (
-    SELECT file_idx, line, patient_key, session_date, session_type,
-        CASE WHEN TRY_CAST(number_txt AS DOUBLE) >= 1 AND TRY_CAST(number_txt AS DOUBLE) % 1 = 0
-            THEN TRY_CAST(number_txt AS DOUBLE)::INTEGER END AS infusion_number
-    FROM parsed_rows
-    WHERE row_problem IS NULL
-)
 SELECT (n.file_idx::BIGINT << 40) + n.line AS visit_id, n.patient_key, n.session_date, n.session_type,
     n.infusion_number, n.file_idx::INTEGER AS file_idx, n.line::BIGINT AS line
-FROM numbered n ANTI JOIN merged_rows m USING (file_idx, line)
+FROM parsed_rows n ANTI JOIN merged_rows m USING (file_idx, line)
+WHERE n.row_problem IS NULL
 UNION ALL
 SELECT m.visit_id,
     any_value(n.patient_key),
@@ -20,5 +14,6 @@ SELECT m.visit_id,
     arg_min(n.infusion_number, n.line) FILTER (WHERE n.infusion_number IS NOT NULL),
     (m.visit_id >> 40)::INTEGER,
     m.visit_id & ((1::BIGINT << 40) - 1)
-FROM numbered n JOIN merged_rows m USING (file_idx, line)
+FROM parsed_rows n JOIN merged_rows m USING (file_idx, line)
+WHERE n.row_problem IS NULL
 GROUP BY m.visit_id
