@@ -195,7 +195,11 @@ def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Map
     """The columns of a file that ingest reads (see reading.Selector), planned from its headers:
     those with a role, the scores, the dimensions wanted, and `cells_hash`, a hash of the rest of
     the row for spotting exact repeats. Only our own names (c0, c1...) and numbers are written
-    into that SQL; headers and values from the file stay data."""
+    into that SQL; headers and values from the file stay data.
+
+    A wide file's score column i is kept as two: n{i}, the cell read as a whole number, and
+    t{i}, its text only when that is not exactly how the number is written (7.5, 07, NA, abc):
+    most scores are stored as small numbers, and only the few texts are checked as text."""
     try:
         plan = plan_columns(headers, measures, mapping)
     except MappingError:
@@ -210,7 +214,12 @@ def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Map
     kept = [i for i in range(len(headers))
             if i in plan.roles or i in plan.measures
             or (i in plan.dimensions and (dimensions is None or plan.dimensions[i] in dimensions))]
-    return ", ".join([f"c{i}" for i in kept] + [f"hash({hashed}) AS cells_hash"])
+    split = plan.measures if plan.layout == "wide" else {}
+    return ", ".join([_score_columns(i) if i in split else f"c{i}" for i in kept] + [f"hash({hashed}) AS cells_hash"])
+
+
+def _score_columns(i: int) -> str:
+    return f"TRY_CAST(c{i} AS INTEGER) AS n{i}, CASE WHEN n{i}::VARCHAR IS DISTINCT FROM c{i} THEN c{i} END AS t{i}"
 
 
 def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: dict[str, Measure],
@@ -218,7 +227,7 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
     """Record one file's columns; return the SELECTs that give its rows, its score cells and its
     plain scores the shared staged shapes (one SELECT per score column).
 
-    A plain score is a number within its measure's range in a row that is a visit of its own:
+    A plain score is a whole number within its measure's range in a row that is a visit of its own:
     most of a wide file's scores. They need no more checking, so they skip parse_cells.sql
     (the cells SELECTs leave them out) and go straight to scores.sql, when their measure's scores
     are kept (score_measures; None keeps all), as a million cells through parse_cells would
@@ -242,30 +251,32 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
     FROM {raw.table}"""
     cells, plain = [], []
     if plan.layout == "long":
-        cells.append((plan.index_of("score"), f"trim({col['measure']})", ""))
+        i = plan.index_of("score")
+        cells.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, c{i}::VARCHAR AS cell, NULL::INTEGER AS number,
+        trim({col['measure']})::VARCHAR AS measure_raw
+    FROM {raw.table} WHERE c{i} IS NOT NULL""")
     for i, name in plan.measures.items() if plan.layout == "wide" else ():
-        measure = measures.get(name)
-        condition = _plain_score(i, measure, file_idx)
-        cells.append((i, "NULL", f" AND NOT ({condition})" if condition else ""))
+        condition = _plain_score(i, measures.get(name), file_idx)
+        cells.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, t{i} AS cell, n{i} AS number,
+        NULL::VARCHAR AS measure_raw
+    FROM {raw.table} WHERE (t{i} IS NOT NULL OR n{i} IS NOT NULL){f" AND NOT ({condition})" if condition else ""}""")
         if condition and (score_measures is None or name in score_measures):
-            plain.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, TRY_CAST(c{i} AS DOUBLE) AS score
+            plain.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, n{i}::DOUBLE AS score
     FROM {raw.table} WHERE {condition}
         AND line NOT IN (SELECT line FROM parsed_rows WHERE file_idx = {file_idx} AND row_problem IS NOT NULL)""")
-    return rows, [
-        f"""SELECT {file_idx} AS file_idx, line, {i} AS col, c{i}::VARCHAR AS cell, {measure_raw}::VARCHAR AS measure_raw
-    FROM {raw.table} WHERE c{i} IS NOT NULL{unless}"""
-        for i, measure_raw, unless in cells
-    ], plain
+    return rows, cells, plain
 
 
 def _plain_score(i: int, measure: Measure | None, file_idx: int) -> str:
-    """The condition that cell c{i} of a wide file holds a plain score (see _stage_file): a number
-    within the measure's range, as parse_cells.sql reads them (a number that needs a decimal
-    comma turned into a point is not one), in a row that is a visit of its own. Empty for a
-    measure without a finite range, whose cells all go through parse_cells."""
+    """The condition that score column i of a wide file (n{i}, t{i}: see _kept_columns) holds a
+    plain score (see _stage_file): a whole number written as such, within the measure's range,
+    in a row that is a visit of its own. Empty for a measure without a finite range, whose cells
+    all go through parse_cells."""
     if measure is None or not (math.isfinite(float(measure.low)) and math.isfinite(float(measure.high))):
         return ""
-    return (f"coalesce(TRY_CAST(c{i} AS DOUBLE) BETWEEN {float(measure.low)!r} AND {float(measure.high)!r}, false)"
+    # n{i} is whole: compared with whole bounds, it is compared as an integer.
+    low, high = math.ceil(float(measure.low)), math.floor(float(measure.high))
+    return (f"t{i} IS NULL AND coalesce(n{i} BETWEEN {low} AND {high}, false)"
             f" AND line NOT IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx})")
 
 

@@ -3,7 +3,8 @@
 -- duplicates, marked by mark_conflicts.sql).
 -- Every cell is judged; of the cells that are not rejected, only those of the measures in
 -- $measures are kept (all when it is NULL), and those of visits of several rows, which are
--- compared. In files not separated by commas a decimal comma is a decimal point.
+-- compared. In files not separated by commas a decimal comma is a decimal point. A cell comes as
+-- its text, or, when it is a whole number written as such, as that number (text NULL).
 CREATE OR REPLACE TEMP TABLE parsed_cells AS
 WITH used_cells AS (
     -- A row that is a visit of its own has the visit id of its place; only rejected rows and
@@ -11,7 +12,7 @@ WITH used_cells AS (
     SELECT s.file_idx, s.line, s.measure_raw,
         coalesce(m.visit_id, (s.file_idx::BIGINT << 40) + s.line) AS visit_id,
         coalesce(m.rows_in_visit, 1) AS rows_in_visit,
-        s.col, s.cell
+        s.col, s.cell, s.number
     FROM staged_cells s
     ANTI JOIN (SELECT file_idx, line FROM parsed_rows WHERE row_problem IS NOT NULL) bad
         ON bad.file_idx = s.file_idx AND bad.line = s.line
@@ -25,17 +26,19 @@ WITH used_cells AS (
 ), measure_names AS (
     SELECT mm.raw, mm.measure, r.low, r.high FROM measure_map mm LEFT JOIN measure_ranges r USING (measure)
 ), cells AS (
-    SELECT u.file_idx, u.line, u.col, u.visit_id, u.rows_in_visit, u.measure_raw, u.cell,
+    SELECT u.file_idx, u.line, u.col, u.visit_id, u.rows_in_visit, u.measure_raw, coalesce(u.cell, u.number::VARCHAR) AS cell,
         coalesce(mc.measure, mn.measure) AS measure, coalesce(mc.low, mn.low) AS low, coalesce(mc.high, mn.high) AS high,
-        TRY_CAST(CASE WHEN f.delimiter <> ',' AND contains(u.cell, ',') THEN replace(u.cell, ',', '.') ELSE u.cell END
-            AS DOUBLE) AS score
+        CASE WHEN u.cell IS NULL THEN u.number::DOUBLE
+            ELSE TRY_CAST(CASE WHEN f.delimiter <> ',' AND contains(u.cell, ',') THEN replace(u.cell, ',', '.') ELSE u.cell END
+                AS DOUBLE) END AS score
     FROM used_cells u
     JOIN input_files f ON f.file_idx = u.file_idx
     LEFT JOIN measure_columns mc ON mc.file_idx = u.file_idx AND mc.col = u.col
     LEFT JOIN measure_names mn ON mn.raw = u.measure_raw
-    -- Empty, NA, N/A and - (any case) are missing values. A value starting with a digit is none
-    -- of them, which spares most scores the case-folding.
-    WHERE CASE WHEN ascii(u.cell) BETWEEN 48 AND 57 THEN true ELSE upper(trim(u.cell)) NOT IN ('', 'NA', 'N/A', '-') END
+    -- Empty, NA, N/A and - (any case) are missing values. A number, or a value starting with a
+    -- digit, is none of them, which spares most scores the case-folding.
+    WHERE CASE WHEN u.cell IS NULL OR ascii(u.cell) BETWEEN 48 AND 57 THEN true
+        ELSE upper(trim(u.cell)) NOT IN ('', 'NA', 'N/A', '-') END
 ), judged AS (
     SELECT c.*,
         CASE
