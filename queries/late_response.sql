@@ -8,7 +8,7 @@ WITH grid AS (
     SELECT c.grp, r.n,
         count(*) AS non_responders,
         count(*) FILTER (WHERE r.responded_later) AS late_responders,
-        count(*) FILTER (WHERE r.later_assessments = 0) AS no_later_assessment
+        count(*) FILTER (WHERE NOT r.scored_later) AS no_later_assessment
     FROM responses r JOIN cohort c USING (patient_key)
     WHERE NOT r.responded
     GROUP BY c.grp, r.n

@@ -1,8 +1,8 @@
 -- For the primary $measure, each patient with a usable baseline (at least $min_baseline and
 -- above 0) and each n with a score after n infusions: response (score <= baseline * (1 -
 -- $response_reduction)) and remission (score <= $remission_cutoff), METRICS.md 3; and, for the
--- "keep going?" panel, whether they responded after a later infusion of their series and how
--- many later scores they have. The 1e-9 keeps a score exactly on the threshold a response
+-- "keep going?" panel, whether they responded after a later infusion of their series, and
+-- whether they have a later score. The 1e-9 keeps a score exactly on the threshold a response
 -- despite floating-point rounding.
 CREATE OR REPLACE TEMP TABLE responses AS
 WITH judged AS (
@@ -13,9 +13,11 @@ WITH judged AS (
     JOIN assessments b ON b.patient_key = a.patient_key AND b.measure = a.measure AND b.kind = 'baseline'
     WHERE a.kind = 'after' AND a.measure = $measure
         AND b.score >= $min_baseline::DOUBLE AND b.score > 0
+), later AS (
+    -- Each patient's last scored n and last n with a response: a row's later ones follow from
+    -- them (cheaper than a window ordered by n).
+    SELECT patient_key, max(n) AS last_n, max(n) FILTER (WHERE responded) AS last_response_n
+    FROM judged GROUP BY patient_key
 )
-SELECT *,
-    coalesce(bool_or(responded) OVER later, false) AS responded_later,
-    count(*) OVER later AS later_assessments
-FROM judged
-WINDOW later AS (PARTITION BY patient_key ORDER BY n ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+SELECT j.*, coalesce(l.last_response_n > j.n, false) AS responded_later, l.last_n > j.n AS scored_later
+FROM judged j JOIN later l USING (patient_key)
