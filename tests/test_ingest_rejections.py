@@ -87,3 +87,25 @@ def test_scores_however_the_number_is_written():
         assert ds.rejection_rows() == rejected
         assert [s for (s,) in ds.con.execute(scores, {"m": "phq9"}).fetchall()] == phq9
         assert [s for (s,) in ds.con.execute(scores, {"m": "gad7"}).fetchall()] == expected_gad7
+
+
+def test_a_patient_all_of_whose_rows_are_rejected_is_no_patient():
+    """P2's only row has an unreadable date; P4's rows are a no-show and an unreadable date; P3 has
+    a no-show and a kept visit. The patients are P1 and P3, who count in '(not recorded)' and in
+    the patient lists."""
+    from conftest import load_files
+
+    ds = load_files(("p.csv", (
+        "patient_id,session_date,session_type,phq9,site\n"
+        "P1,2025-01-01,infusion,20,North\n"
+        "P2,2025-02-30,infusion,20,North\n"
+        "P3,2025-01-02,No-show,,South\n"
+        "P3,2025-01-03,infusion,18,\n"
+        "P4,2025-01-04,No-show,,South\n"
+        "P4,yesterday,infusion,15,South\n").encode()))
+    assert ds.con.execute("SELECT patient_id FROM patients ORDER BY 1").fetchall() == [("P1",), ("P3",)]
+    assert [r[4] for r in ds.rejection_rows()] == [
+        "unreadable date", "not a visit: unrecognised session type",
+        "not a visit: unrecognised session type", "unreadable date"]
+    # P3's site was given only on its rejected row: not recorded, for one of the two patients.
+    assert ds.dimension_values()["site"] == ["North", "(not recorded)"]

@@ -35,8 +35,10 @@ CREATE OR REPLACE TEMP TABLE merged_rows (file_idx INTEGER, line BIGINT);
 _NO_PLAIN_SCORES = "SELECT NULL::INTEGER AS file_idx, NULL::BIGINT AS line, NULL::INTEGER AS col, NULL::DOUBLE AS score WHERE false"
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
-_SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "parsed_rows", "merged_rows", "parsed_cells",
-            "row_values", "patient_ids", "type_map", "measure_map", "measure_ranges")
+_SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "merged_rows", "parsed_cells",
+            "row_values", "type_map", "measure_map", "measure_ranges")
+# parsed_rows stays, as the view visits shows it; of its columns, these only ingest needs.
+_PARSED_ONLY = ("number_txt", "cells_hash", "rejected_value")
 
 
 @dataclass
@@ -171,7 +173,8 @@ def load(
     sql.run(con, "ingest/row_values")
     sql.run(con, "ingest/patient_ids")
     _fill_lookups(con, measures, mapping)
-    for step in ("parse_rows", "patients", "merged_rows", "mark_repeats", "visits", "parse_cells", "mark_conflicts"):
+    for step in ("parse_rows", "merged_rows", "mark_merged_rows", "merged_visits", "visits", "patients", "parse_cells",
+                 "mark_conflicts"):
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
     # Made now: the plain scores' SELECTs leave out the rows that parse_rows rejected.
     con.execute("CREATE OR REPLACE TEMP VIEW staged_scores AS " + " UNION ALL ".join(plain_views or [_NO_PLAIN_SCORES]))
@@ -186,6 +189,8 @@ def load(
     _count_rows(con, summaries)
     for table in _SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {table}")
+    for column in _PARSED_ONLY:
+        con.execute(f"ALTER TABLE parsed_rows DROP COLUMN {column}")
     db.lock_down(con)
     return Dataset(con, summaries, measures)
 

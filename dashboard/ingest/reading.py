@@ -26,6 +26,7 @@ _SNIFF_LINES = 200
 _HEAD_BYTES = 1 << 20  # what is read of a file on disk to plan its reading (see _read_in_place)
 # A line break followed by ASCII whitespace, another line break or the end of the text.
 _BLANK_LINE_START = re.compile(r"\n(?=[ \t\r\x0b\x0c\x1c-\x1f\n]|\Z)")
+_EMPTY_LINE = re.compile(rb"\n\n")
 
 
 class UnreadableFile(ValueError):
@@ -96,7 +97,8 @@ def _read_in_place(con, name: str, table: str, path: str, select: Selector | Non
         if os.fstat(fh.fileno()).st_size <= _HEAD_BYTES:
             return None  # a small file is read whole as fast
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as whole:
-            if any(whole.find(mark) != -1 for mark in (b"\r", b'"', b"\n\n")):
+            # (An empty line is found faster by a regular expression than by find.)
+            if whole.find(b"\r") != -1 or whole.find(b'"') != -1 or _EMPTY_LINE.search(whole):
                 return None
             head = whole[:_HEAD_BYTES]
     if head.startswith((b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):

@@ -4,7 +4,7 @@
 -- ordered by content then place, a row with the same content as the row before it is an exact
 -- repeat of that row (judged after parsing, in that order).
 CREATE OR REPLACE TEMP TABLE merged_rows AS
-WITH merged_visits AS (
+WITH several_rows AS (
     SELECT patient_key, session_date, session_type FROM parsed_rows
     WHERE row_problem IS NULL
     GROUP BY ALL HAVING count(*) > 1
@@ -16,7 +16,7 @@ SELECT u.file_idx, u.line,
     lag(u.line) OVER in_order AS previous_line,
     min((u.file_idx::BIGINT << 40) + u.line) OVER whole_visit AS visit_id,
     count(*) OVER whole_visit AS rows_in_visit
-FROM parsed_rows u SEMI JOIN merged_visits m USING (patient_key, session_date, session_type)
+FROM parsed_rows u SEMI JOIN several_rows m USING (patient_key, session_date, session_type)
 WHERE u.row_problem IS NULL
 WINDOW
     in_order AS (PARTITION BY u.patient_key, u.session_date, u.session_type

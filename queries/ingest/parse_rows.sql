@@ -1,7 +1,8 @@
--- One row per input row: the parsed patient, date, session type and infusion number, and why the
--- whole row is rejected, if it is (METRICS.md 6), with the patient's key (patient_ids.sql) when it
--- is not. Rows of one patient, date and session type form one visit: merged_rows.sql finds the
--- visits of several rows and the exact repeats among them (marked here by mark_repeats.sql).
+-- One row per input row: the parsed patient key (patient_ids.sql), date, session type and
+-- infusion number, and why the whole row is rejected, if it is (METRICS.md 6); the steps after
+-- this one read only the rows that are not. Rows of one patient, date and session type form one
+-- visit: merged_rows.sql finds the visits of several rows and the exact repeats among them
+-- (marked here by mark_merged_rows.sql). The table stays after ingest: visits.sql is a view of it.
 -- Every value is looked up by its text as written: each distinct text was cleaned and parsed
 -- once (date_texts.sql, row_values.sql), which is cheaper than once a row.
 CREATE OR REPLACE TEMP TABLE parsed_rows AS
@@ -47,6 +48,7 @@ WITH date_parts AS (
     LEFT JOIN type_map t ON t.raw = r.type_raw
     LEFT JOIN numbers n ON n.raw = r.number_raw
 )
-SELECT file_idx, line, CASE WHEN problem IS NULL THEN patient_key END AS patient_key, session_date, session_type,
-    number_txt, infusion_number, cells_hash, problem AS row_problem, rejected_value
+SELECT file_idx, line, patient_key, session_date, session_type,
+    number_txt, infusion_number, cells_hash, problem AS row_problem, rejected_value,
+    NULL::BOOLEAN AS in_merged_visit  -- set by mark_merged_rows.sql
 FROM judged
