@@ -36,7 +36,7 @@ _NO_PLAIN_SCORES = "SELECT NULL::INTEGER AS file_idx, NULL::BIGINT AS line, NULL
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
 _SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "merged_rows", "parsed_cells",
-            "row_values", "type_map", "measure_map", "measure_ranges")
+            "row_values", "patient_ids", "type_map", "measure_map", "measure_ranges")
 # parsed_rows stays, as the view visits shows it; of its columns, these only ingest needs.
 _PARSED_ONLY = ("number_txt", "cells_hash", "rejected_value")
 
