@@ -1,4 +1,5 @@
-"""Exports in, DuckDB tables `visits`, `scores`, `patient_dims` and `rejections` out (METRICS.md 1 and 6)."""
+"""Exports in, DuckDB tables `visits` (a view of the parsed rows), `scores`, `patients`, `patient_dims`
+and `rejections` out (METRICS.md 1 and 6)."""
 
 from __future__ import annotations
 
@@ -224,6 +225,7 @@ def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Map
 
 
 def _score_columns(i: int) -> str:
+    """Score column i as n{i} and t{i} (see above)."""
     return f"TRY_CAST(c{i} AS INTEGER) AS n{i}, CASE WHEN n{i}::VARCHAR IS DISTINCT FROM c{i} THEN c{i} END AS t{i}"
 
 
