@@ -7,13 +7,13 @@ WITH baseline AS (
 ), follow_up AS (
     SELECT patient_key, score, session_date FROM assessments WHERE kind = 'follow_up' AND measure = $measure
 ), response_summary AS (
+    -- n never exceeds the patient's series length L, so the last assessment is after L
+    -- infusions exactly when last_assessed_n = L.
     SELECT patient_key,
         min(n) FILTER (WHERE responded) AS first_response_n,
         max(n) AS last_assessed_n,
-        arg_max(responded, n) AS last_responded
+        coalesce(max(n) FILTER (WHERE responded) = max(n), false) AS last_responded
     FROM responses GROUP BY patient_key
-), assessed_at_last AS (
-    SELECT r.patient_key FROM responses r JOIN patient_series s USING (patient_key) WHERE r.n = s.infusions
 ), judged AS (
     SELECT s.patient_key, s.status, s.planned, s.infusions, s.first_date, s.last_date, s.first_booster,
         b.score AS baseline,
@@ -29,14 +29,13 @@ WITH baseline AS (
         -- infusions and, for n = L, a score after it.
         CASE
             WHEN s.status <> 'in_progress' THEN 1000000
-            WHEN al.patient_key IS NOT NULL THEN s.infusions
+            WHEN r.last_assessed_n = s.infusions THEN s.infusions
             ELSE s.infusions - 1
         END AS evaluable_through
     FROM patient_series s
     LEFT JOIN baseline b USING (patient_key)
     LEFT JOIN response_summary r USING (patient_key)
     LEFT JOIN follow_up f USING (patient_key)
-    LEFT JOIN assessed_at_last al USING (patient_key)
     WHERE s.status <> 'started_before'
 )
 SELECT *,

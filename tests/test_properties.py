@@ -115,6 +115,10 @@ def test_rates_in_range_and_curves_monotone(rows, timing):
     assert (m.dropout["retained"].diff().dropna() <= 1e-12).all()
     r = m.response.dropna(subset=["rate"])
     assert ((r["rate_low"] <= r["rate"] + 1e-12) & (r["rate"] <= r["rate_high"] + 1e-12)).all()
+    # outcomes.sql relies on it: no score is "after n infusions" for n beyond the series' length.
+    assert ds.con.execute(
+        "SELECT count(*) FROM responses r JOIN patient_series s USING (patient_key) WHERE r.n > s.infusions"
+    ).fetchone()[0] == 0
 
 
 @SETTINGS
