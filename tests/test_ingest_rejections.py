@@ -13,7 +13,7 @@ Rows read 13, rejected 6 (lines 4 5 6 7 8 13), used 7, in 6 visits.
 
 from __future__ import annotations
 
-from conftest import load_fixture
+from conftest import load_files, load_fixture
 
 
 def test_every_rejection_reason_with_its_line():
@@ -48,8 +48,6 @@ def test_missing_values_with_spaces_around_them_are_missing():
     """NA, N/A, - and empty cells are missing values however many spaces surround them
     (METRICS.md 6): a session type "  NA   " is an infusion, an infusion number or score "  n/a  "
     is no value, and only the row whose patient id is "   N/A   " is rejected."""
-    from conftest import load_files
-
     ds = load_files(("spaced.csv", (
         "patient_id,session_date,session_type,infusion_number,phq9\n"
         "P1,2025-01-01,  NA   ,  n/a  ,  n/a  \n"
@@ -68,8 +66,6 @@ def test_scores_however_the_number_is_written():
     one visit whose PHQ-9 and GAD-7 read 7 both times (no conflict); lines 13-14 one visit whose
     PHQ-9 reads 8 both times (8 and 08) and whose GAD-7 conflicts (8, 9), so that the visit has no
     GAD-7. The export keeps only PHQ-9 (score_measures) and lists the same rejections."""
-    from conftest import load_files
-
     text = ("patient_id,session_date,phq9,gad7\n"
             "P1,2025-01-01,07,07\n" "P1,2025-01-02,7.0,7.0\n" "P1,2025-01-03,7.5,7.5\n"
             "P1,2025-01-04, 7 , 7 \n" "P1,2025-01-05,+7,+7\n" "P1,2025-01-06,1e1,1e1\n"
@@ -93,8 +89,6 @@ def test_a_patient_all_of_whose_rows_are_rejected_is_no_patient():
     """P2's only row has an unreadable date; P4's rows are a no-show and an unreadable date; P3 has
     a no-show and a kept visit. The patients are P1 and P3, who count in '(not recorded)' and in
     the patient lists."""
-    from conftest import load_files
-
     ds = load_files(("p.csv", (
         "patient_id,session_date,session_type,phq9,site\n"
         "P1,2025-01-01,infusion,20,North\n"
