@@ -24,6 +24,8 @@ DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
 _SNIFF_LINES = 200
 _HEAD_BYTES = 1 << 20  # what is read of a file on disk to plan its reading (see _read_in_place)
+# How files that are not text tables begin (each gets its own message in read_file).
+_PDF, _ZIP, _OLE = b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 # A line break followed by ASCII whitespace, another line break or the end of the text.
 _BLANK_LINE_START = re.compile(r"\n(?=[ \t\r\x0b\x0c\x1c-\x1f\n]|\Z)")
 _EMPTY_LINE = re.compile(rb"\n\n")
@@ -68,11 +70,11 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes | None, tab
             data = fh.read()
     if not data or data.isspace():
         raise UnreadableFile(f"{name}: the file is empty. Expected a CSV or Excel export with a header row.")
-    if data.startswith(b"%PDF"):
+    if data.startswith(_PDF):
         raise UnreadableFile(f"{name}: this is a PDF document, not a table. Export the visits as CSV or Excel (.xlsx).")
-    if data.startswith(b"PK\x03\x04"):
+    if data.startswith(_ZIP):
         return _read_xlsx(con, name, data, table, select)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    if data.startswith(_OLE):
         raise UnreadableFile(f"{name}: this is an old-style Excel (.xls) file. Save it as .xlsx or CSV and upload that.")
     text, encoding = decode(data)
     if _looks_binary(text):
@@ -101,7 +103,7 @@ def _read_in_place(con, name: str, table: str, path: str, select: Selector | Non
             if whole.find(b"\r") != -1 or whole.find(b'"') != -1 or _EMPTY_LINE.search(whole):
                 return None
             head = whole[:_HEAD_BYTES]
-    if head.startswith((b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
+    if head.startswith((_PDF, _ZIP, _OLE)):
         return None
     head = head[:head.rfind(b"\n") + 1]  # whole lines, so that no character is cut in two
     text, encoding = decode(head)
@@ -200,7 +202,7 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
     in them, or when DuckDB finds lines that are not valid UTF-8."""
     delim = sniff_delimiter(text)
     headers, header_lines = _header(text, delim)
-    if not whole_text and (not header_lines or header_lines >= text.count("\n", 0, 1_000_000)):
+    if not whole_text and (not header_lines or header_lines >= text.count("\n")):
         return None
     if len(headers) < 2:
         raise UnreadableFile(
