@@ -188,10 +188,10 @@ def test_5000_columns():
         (2, "the line has 5000 fields but the header has 4")]
 
 
-def test_10_mb_fields():
-    """A line over 2 MB (a 10 MB note, quoted or not, or a 10 MB patient id) is rejected with its
+def test_11_mb_fields():
+    """A line over 10 MB (an 11 MB note, quoted or not, or an 11 MB patient id) is rejected with its
     line; the rows around it are used. The rejection shows the line's first 200 characters."""
-    big = b"y" * 10_000_000
+    big = b"y" * 11_000_000
     data = (b"patient_id,session_date,phq9,note\n"
             b"P1,2025-03-01,20,short\n"
             b"P1,2025-03-04,18," + big + b"\n"
@@ -201,7 +201,7 @@ def test_10_mb_fields():
     ds = load_files(("notes.csv", data))
     assert counts(ds) == (5, 2, 3)
     got = rejected(ds)
-    assert [(line, reason) for line, _, _, reason in got] == [(n, "the line is longer than 2 MB") for n in (3, 4, 5)]
+    assert [(line, reason) for line, _, _, reason in got] == [(n, "the line is longer than 10 MB") for n in (3, 4, 5)]
     assert got[0][2] == ("P1,2025-03-04,18," + "y" * 200)[:200]
     assert visits(ds) == [("P1", "2025-03-01", "infusion", 20), ("P1", "2025-03-14", "infusion", 9)]
 

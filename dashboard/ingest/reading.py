@@ -29,6 +29,12 @@ _PDF, _ZIP, _OLE = b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 # A line break followed by ASCII whitespace, another line break or the end of the text.
 _BLANK_LINE_START = re.compile(r"\n(?=[ \t\r\x0b\x0c\x1c-\x1f\n]|\Z)")
 _EMPTY_LINE = re.compile(rb"\n\n")
+# DuckDB's CSV reader: its buffer, and the longest line it reads (a longer one is a broken line).
+# With both at 10 MB instead of DuckDB's defaults (2 MB lines), it stores the rows sooner: 0.62 ->
+# 0.55 s on the benchmark's 87 MB file, 1.22 -> 0.98 s on 198 MB, 0.27 -> 0.23 s on 35 MB (median
+# of 5 to 11 fresh processes each, 2 threads). A larger buffer alone gained nothing.
+_READ_BUFFER = 10 << 20
+_MAX_LINE = _READ_BUFFER
 
 
 class UnreadableFile(ValueError):
@@ -229,9 +235,11 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
             f"""CREATE OR REPLACE TEMP TABLE {table}_cells AS
             SELECT {kept} FROM read_csv($path, header = false, skip = $skip, columns = $columns,
                 delim = $delim, quote = '"', escape = '"', auto_detect = false, strict_mode = true,
-                null_padding = false, ignore_errors = true, store_rejects = true,
+                null_padding = false, ignore_errors = true, store_rejects = true, buffer_size = $buffer,
+                max_line_size = $max_line,
                 rejects_table = '{table}_rejects', rejects_scan = '{table}_scan')""",
-            {"path": path, "skip": header_lines, "columns": columns, "delim": delim},
+            {"path": path, "skip": header_lines, "columns": columns, "delim": delim, "buffer": _READ_BUFFER,
+             "max_line": _MAX_LINE},
         )
     except duckdb.Error as exc:
         raise UnreadableFile(f"{name}: the file could not be read as a table ({_first_line(exc)}).") from None
@@ -271,7 +279,7 @@ def _parser_reason(error: str, csv_line: str, delim: str, width: int) -> str:
     if error == "UNQUOTED VALUE":
         return "a quoted field is not closed properly"
     if error == "LINE SIZE OVER MAXIMUM":
-        return "the line is longer than 2 MB"
+        return f"the line is longer than {_MAX_LINE >> 20} MB"
     if error == "INVALID ENCODING":
         return "the line holds characters that are not valid text"
     return f"the line could not be split into columns ({error.lower()})"
