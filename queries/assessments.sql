@@ -10,17 +10,25 @@
 CREATE OR REPLACE TEMP TABLE assessments AS
 WITH series AS (
     SELECT * FROM patient_series WHERE status <> 'started_before'
+), visits_to_date AS (
+    -- Every visit up to $as_of: an infusion (numbered k, in the series or not;
+    -- series_infusions.sql), or a baseline or follow-up visit; with its plain scores.
+    SELECT visit_id, patient_key, session_date, 'infusion' AS session_type, k, in_series, COLUMNS('^score_[0-9]+$')
+    FROM series_infusions
+    UNION ALL
+    SELECT visit_id, patient_key, session_date, session_type, NULL, NULL, COLUMNS('^score_[0-9]+$') FROM visits
+    WHERE session_type <> 'infusion' AND session_date <= $as_of::DATE
 ), scored AS (
-    -- Every score up to $as_of with its visit: an infusion (numbered k, in the series or not;
-    -- series_infusions.sql), or a baseline or follow-up visit.
+    -- Every score of those visits: the plain ones on the visit's row, a column per measure
+    -- (score_columns), and the others from cell_scores (few, unless the file is long).
+    SELECT u.visit_id, u.patient_key, u.session_date, u.session_type, u.k, u.in_series, c.measure, u.score::DOUBLE AS score
+    FROM (UNPIVOT visits_to_date ON COLUMNS('^score_[0-9]+$') INTO NAME col VALUE score) u
+    JOIN score_columns c USING (col)
+    WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, c.measure)
+    UNION ALL
     SELECT v.visit_id, v.patient_key, v.session_date, v.session_type, v.k, v.in_series, s.measure, s.score
-    FROM (
-        SELECT visit_id, patient_key, session_date, 'infusion' AS session_type, k, in_series FROM series_infusions
-        UNION ALL
-        SELECT visit_id, patient_key, session_date, session_type, NULL, NULL FROM visits
-        WHERE session_type <> 'infusion' AND session_date <= $as_of::DATE
-    ) v
-    JOIN scores s USING (visit_id)
+    FROM visits_to_date v
+    JOIN cell_scores s USING (visit_id)
     WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, s.measure)
 ), at_infusion AS (
     SELECT sc.patient_key, sc.k, sc.in_series, sc.measure, sc.score, sc.session_date

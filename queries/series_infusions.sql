@@ -4,7 +4,7 @@
 -- A planned_infusions dimension overrides $planned for that patient.
 CREATE OR REPLACE TEMP TABLE series_infusions AS
 WITH infusions AS (
-    SELECT patient_key, visit_id, session_date, infusion_number,
+    SELECT patient_key, visit_id, session_date, infusion_number, COLUMNS('^score_[0-9]+$'),
         row_number() OVER by_date AS k,
         datediff('day', lag(session_date) OVER by_date, session_date) AS gap
     FROM visits
@@ -22,5 +22,6 @@ WITH infusions AS (
     FROM infusions i LEFT JOIN first_gaps g USING (patient_key) LEFT JOIN planned p USING (patient_key)
 )
 SELECT patient_key, visit_id, session_date, infusion_number, k, planned,
-    coalesce(k < first_gap_k, true) AND k <= planned AS in_series
+    coalesce(k < first_gap_k, true) AND k <= planned AS in_series,
+    COLUMNS('^score_[0-9]+$')  -- the visit's plain scores, for assessments.sql
 FROM counted

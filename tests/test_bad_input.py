@@ -1,6 +1,6 @@
 """A corpus of bad input (issue 5): each file gives the right numbers or one plain message.
 
-Small cases are files in tests/bad_input/; binary and big ones (a 10 MB field, 5,000 columns,
+Small cases are files in tests/bad_input/; binary and big ones (an 11 MB field, 5,000 columns,
 50 MB of rows) are made here at test time. Every test states what happens to each line:
 used, or rejected with which reason (header = line 1), or the one message the file gets.
 """

@@ -102,6 +102,34 @@ def test_long_layout_equals_wide():
     assert got == [("long.csv", 6, "score", "9", "HAM-A: unknown measure (declare it in a measures file)")]
 
 
+def test_wide_and_long_files_together():
+    """Files of both layouts at once, with different measures. A wide file's plain scores stay on
+    its rows (load._stage_file), a long file's go through the cells: the visit that both files
+    describe (P1 on 03-04) is merged and takes phq9 18 from the wide file and gad7 10 from the
+    long one; isi.csv has only ISI, P2's only score. Loaded for the CSV export (phq9 only), the
+    visits of one row keep only their phq9 scores; those of several rows (in a long file, a visit
+    with several measures is one) keep all, as their cells are compared for conflicts."""
+    wide = "patient_id,session_date,session_type,phq9,gad7\nP1,2025-03-01,baseline,20,12\nP1,2025-03-04,infusion,18,\n"
+    long = ("patient_id,session_date,session_type,measure,score\nP1,2025-03-04,infusion,GAD-7,10\n"
+            "P1,2025-03-14,infusion,PHQ-9,9\nP1,2025-03-14,infusion,ISI,7\n")
+    isi = "patient_id,session_date,isi\nP2,2025-03-02,15\n"
+    files = [("wide.csv", wide.encode()), ("long.csv", long.encode()), ("isi.csv", isi.encode())]
+    scores = """SELECT p.patient_id, v.session_date::VARCHAR, s.measure, s.score
+        FROM scores s JOIN visits v USING (visit_id) JOIN patients p USING (patient_key) ORDER BY 1, 2, 3"""
+    ds = load_files(*files)
+    assert ds.rejection_rows() == [] and ds.rows_used == 6
+    assert ds.con.execute(scores).fetchall() == [
+        ("P1", "2025-03-01", "gad7", 12), ("P1", "2025-03-01", "phq9", 20),
+        ("P1", "2025-03-04", "gad7", 10), ("P1", "2025-03-04", "phq9", 18),
+        ("P1", "2025-03-14", "isi", 7), ("P1", "2025-03-14", "phq9", 9),
+        ("P2", "2025-03-02", "isi", 15)]
+    assert ds.measures_present() == ["phq9", "gad7", "isi"]
+    export = load_files(*files, score_measures={"phq9"})
+    assert export.con.execute(scores).fetchall() == [
+        ("P1", "2025-03-01", "phq9", 20), ("P1", "2025-03-04", "gad7", 10), ("P1", "2025-03-04", "phq9", 18),
+        ("P1", "2025-03-14", "isi", 7), ("P1", "2025-03-14", "phq9", 9)]
+
+
 def test_excel_workbook():
     openpyxl = pytest.importorskip("openpyxl")
     import datetime
@@ -182,11 +210,11 @@ def test_connection_is_locked_after_ingest():
 
 
 def test_hostile_shapes_lose_nothing():
-    """A duplicated header keeps its second column (as a dimension); a 10 MB line is rejected with
-    its line number, not dropped; a 5,000-field line is a broken line."""
+    """A duplicated header keeps its second column (as a dimension); an 11 MB line (over 10 MB) is
+    rejected with its line number, not dropped; a 5,000-field line is a broken line."""
     dup = load_files(("dup.csv", b"patient_id,session_date,phq9,phq9\nP1,2025-01-01,10,12\n"))
     assert [m for _, m, _ in dup.files[0].columns][2:] == ["score: PHQ-9", "dimension: phq9 (column 4)"]
-    long_line = b'patient_id,session_date,phq9,note\nP1,2025-01-01,5,"' + b"y" * 10_000_000 + b'"\nP1,2025-01-02,5,x\n'
+    long_line = b'patient_id,session_date,phq9,note\nP1,2025-01-01,5,"' + b"y" * 11_000_000 + b'"\nP1,2025-01-02,5,x\n'
     ds = load_files(("long.csv", long_line))
     assert (ds.rows_read, ds.rows_used, ds.rows_rejected) == (2, 1, 1)
     assert [tuple(r)[1:] for r in ds.rejections().itertuples(index=False)][0][0] == 2

@@ -32,8 +32,9 @@ CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 -- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.
 CREATE OR REPLACE TEMP TABLE merged_rows (file_idx INTEGER, line BIGINT);
+-- The measure of each plain-score column of the rows (score_0, score_1...; see _stage_file).
+CREATE OR REPLACE TEMP TABLE score_columns (col VARCHAR, measure VARCHAR);
 """
-_NO_PLAIN_SCORES = "SELECT NULL::INTEGER AS file_idx, NULL::BIGINT AS line, NULL::INTEGER AS col, NULL::DOUBLE AS score WHERE false"
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
 _SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "merged_rows", "parsed_cells",
@@ -143,18 +144,22 @@ def load(
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
     sql.run(con, "ingest/cleaned_macro")
-    summaries, raws, plans, row_views, cell_views, plain_views = [], [], [], [], [], []
+    raws, plans = [], []
     for file_idx, (name, data, *path) in enumerate(files):
         planned: list[ColumnPlan] = []
-        raw = read_file(con, name, data, f"raw_{file_idx}", *path,
-                        select=lambda headers: _kept_columns(headers, measures, mapping, dimensions, planned))
+        raws.append(read_file(con, name, data, f"raw_{file_idx}", *path,
+                              select=lambda headers: _kept_columns(headers, measures, mapping, dimensions, planned)))
         # A file whose columns can't be planned is still read first, so that an unreadable file
         # is reported as such; then the mapping error is raised.
-        plan = planned[0] if planned else plan_columns(raw.headers, measures, mapping)
-        rows_sql, cells_sql, plain_sql = _stage_file(con, file_idx, raw, plan, measures, score_measures)
+        plans.append(planned[0] if planned else plan_columns(raws[-1].headers, measures, mapping))
+    score_columns = _plain_measures(plans, measures, score_measures)
+    con.execute("INSERT INTO score_columns SELECT 'score_' || generate_subscripts($m, 1) - 1, unnest($m)",
+                {"m": score_columns})
+    summaries, row_views, cell_views = [], [], []
+    for file_idx, ((name, *_), raw, plan) in enumerate(zip(files, raws, plans)):
+        rows_sql, cells_sql = _stage_file(con, file_idx, raw, plan, measures, score_columns)
         row_views.append(rows_sql)
         cell_views.extend(cells_sql)
-        plain_views.extend(plain_sql)
         # staged_rows and staged_cells: every file's rows and score cells in one shape, as views
         # (nothing is copied).
         con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(row_views))
@@ -168,23 +173,18 @@ def load(
             FileSummary(name, raw.kind, raw.encoding, raw.delimiter, plan.layout, style, reason,
                         plan.describe(raw.headers, measures), notes=list(raw.notes))
         )
-        raws.append(raw)
-        plans.append(plan)
     con.execute("CREATE OR REPLACE TEMP VIEW staged_cells AS " + " UNION ALL ".join(cell_views))
     sql.run(con, "ingest/row_values")
     sql.run(con, "ingest/patient_ids")
     _fill_lookups(con, measures, mapping)
     for step in ("parse_rows", "merged_rows", "mark_merged_rows", "merged_visits", "visits", "patients", "parse_cells",
-                 "mark_conflicts"):
+                 "mark_conflicts", "cell_scores", "scores"):
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
-    # Made now: the plain scores' SELECTs leave out the rows that parse_rows rejected.
-    con.execute("CREATE OR REPLACE TEMP VIEW staged_scores AS " + " UNION ALL ".join(plain_views or [_NO_PLAIN_SCORES]))
-    sql.run(con, "ingest/scores")
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan, dimensions)
     sql.run(con, "ingest/patient_dims", {"dimensions": sorted(dimensions) if dimensions is not None else None})
     sql.run(con, "ingest/rejections")
-    con.execute("DROP VIEW staged_scores; DROP VIEW staged_cells; DROP VIEW staged_rows")
+    con.execute("DROP VIEW staged_cells; DROP VIEW staged_rows")
     for raw in raws:
         drop_raw(con, raw)
     _count_rows(con, summaries)
@@ -229,19 +229,30 @@ def _score_columns(i: int) -> str:
     return f"TRY_CAST(c{i} AS INTEGER) AS n{i}, CASE WHEN n{i}::VARCHAR IS DISTINCT FROM c{i} THEN c{i} END AS t{i}"
 
 
+def _plain_measures(plans: list[ColumnPlan], measures: dict[str, Measure], score_measures: set[str] | None) -> list[str]:
+    """The measures whose plain scores (see _stage_file) stay on the rows, one column each, in the
+    order of `measures`: those with a finite range in a column of a wide file, and kept
+    (score_measures; None keeps all)."""
+    in_columns = {name for plan in plans if plan.layout == "wide" for name in plan.measures.values()}
+    return [name for name, m in measures.items() if name in in_columns and _whole_range(m) is not None
+            and (score_measures is None or name in score_measures)]
+
+
 def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: dict[str, Measure],
-                score_measures: set[str] | None) -> tuple[str, list[str], list[str]]:
-    """Record one file's columns; return the SELECTs that give its rows, its score cells and its
-    plain scores the shared staged shapes (one SELECT per score column).
+                score_columns: list[str]) -> tuple[str, list[str]]:
+    """Record one file's columns; return the SELECTs that give its rows and its score cells the
+    shared staged shapes (one SELECT per score column).
 
-    A plain score is a whole number within its measure's range in a row that is a visit of its own:
-    most of a wide file's scores. They need no more checking, so they skip parse_cells.sql
-    (the cells SELECTs leave them out) and go straight to scores.sql, when their measure's scores
-    are kept (score_measures; None keeps all), as a million cells through parse_cells would
-    take the export longer than reading the file.
+    A plain score is a whole number written as such, within its measure's range: most of a wide
+    file's scores. They need no more checking, so they stay on their row, as column score_j for
+    the j-th of `score_columns` (a row of a visit of its own is its visit: visits.sql), and skip
+    parse_cells.sql: a million cells through it would take the export longer than reading the
+    file. The cells SELECTs give the other cells, and the plain ones of rows merged into a visit
+    with others (merged_rows.sql). There is always a score_0 column, empty when no measure is in
+    score_columns, so that the SQL reading the score columns always finds one.
 
-    Only our own names (c0, c1...) and numbers are written into that SQL; headers and values
-    from the file stay data.
+    Only our own names (c0, c1, score_0...) and numbers are written into that SQL; headers and
+    values from the file stay data.
     """
     roles = [_column_role(plan, i) for i in range(len(raw.headers))]
     # One statement for all columns: a file may have thousands.
@@ -252,39 +263,46 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
         con.executemany("INSERT INTO broken_lines VALUES (?, ?, ?, ?)",
                         [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
     col = {role: f"c{i}" for i, role in plan.roles.items()}
+    wide = plan.measures if plan.layout == "wide" else {}
+    column_of = {name: i for i, name in wide.items()}
+    plain = [f"CASE WHEN {_plain_value(column_of[name], measures[name])} THEN n{column_of[name]} END AS score_{j}"
+             if name in column_of else f"NULL::INTEGER AS score_{j}" for j, name in enumerate(score_columns)]
     rows = f"""SELECT {file_idx} AS file_idx, line, {col['patient_id']} AS patient_raw,
         {col['session_date']} AS date_raw, {col.get('session_type', 'NULL')}::VARCHAR AS type_raw,
-        {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, cells_hash
+        {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, cells_hash,
+        {", ".join(plain or ["NULL::INTEGER AS score_0"])}
     FROM {raw.table}"""
-    cells, plain = [], []
+    cells = []
     if plan.layout == "long":
         i = plan.index_of("score")
         cells.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, c{i}::VARCHAR AS cell, NULL::INTEGER AS number,
         trim({col['measure']})::VARCHAR AS measure_raw
     FROM {raw.table} WHERE c{i} IS NOT NULL""")
-    for i, name in plan.measures.items() if plan.layout == "wide" else ():
-        condition = _plain_score(i, measures.get(name), file_idx)
+    for i, name in wide.items():
+        value = _plain_value(i, measures.get(name))
+        skip = f" AND NOT ({value} AND line NOT IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx}))" if value else ""
         cells.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, t{i} AS cell, n{i} AS number,
         NULL::VARCHAR AS measure_raw
-    FROM {raw.table} WHERE (t{i} IS NOT NULL OR n{i} IS NOT NULL){f" AND NOT ({condition})" if condition else ""}""")
-        if condition and (score_measures is None or name in score_measures):
-            plain.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, n{i}::DOUBLE AS score
-    FROM {raw.table} WHERE {condition}
-        AND line NOT IN (SELECT line FROM parsed_rows WHERE file_idx = {file_idx} AND row_problem IS NOT NULL)""")
-    return rows, cells, plain
+    FROM {raw.table} WHERE (t{i} IS NOT NULL OR n{i} IS NOT NULL){skip}""")
+    return rows, cells
 
 
-def _plain_score(i: int, measure: Measure | None, file_idx: int) -> str:
-    """The condition that score column i of a wide file (n{i}, t{i}: see _kept_columns) holds a
-    plain score (see _stage_file): a whole number written as such, within the measure's range,
-    in a row that is a visit of its own. Empty for a measure without a finite range, whose cells
-    all go through parse_cells."""
+def _whole_range(measure: Measure | None) -> tuple[int, int] | None:
+    """The whole numbers a measure's scores may take, or None for a measure without a finite range."""
     if measure is None or not (math.isfinite(float(measure.low)) and math.isfinite(float(measure.high))):
+        return None
+    return math.ceil(float(measure.low)), math.floor(float(measure.high))
+
+
+def _plain_value(i: int, measure: Measure | None) -> str:
+    """The condition that score column i of a wide file (n{i}, t{i}: see _kept_columns) holds a
+    plain score (see _stage_file). Empty for a measure without a finite range, whose cells all go
+    through parse_cells."""
+    bounds = _whole_range(measure)
+    if bounds is None:
         return ""
     # n{i} is whole: compared with whole bounds, it is compared as an integer.
-    low, high = math.ceil(float(measure.low)), math.floor(float(measure.high))
-    return (f"t{i} IS NULL AND coalesce(n{i} BETWEEN {low} AND {high}, false)"
-            f" AND line NOT IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx})")
+    return f"t{i} IS NULL AND coalesce(n{i} BETWEEN {bounds[0]} AND {bounds[1]}, false)"
 
 
 def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:

@@ -28,6 +28,7 @@ WITH date_parts AS (
     FROM row_values WHERE kind = 'number'
 ), judged AS (
     SELECT r.file_idx, r.line, r.cells_hash, p.patient_key, d.session_date, n.number_txt, n.infusion_number,
+        COLUMNS('^score_[0-9]+$'),
         -- An empty (or NA) session type means an infusion (type_map holds those too).
         CASE WHEN r.type_raw IS NULL THEN 'infusion' ELSE t.session_type END AS session_type,
         CASE
@@ -50,5 +51,6 @@ WITH date_parts AS (
 )
 SELECT file_idx, line, patient_key, session_date, session_type,
     number_txt, infusion_number, cells_hash, problem AS row_problem, rejected_value,
-    NULL::BOOLEAN AS in_merged_visit  -- set by mark_merged_rows.sql
+    NULL::BOOLEAN AS in_merged_visit,  -- set by mark_merged_rows.sql
+    COLUMNS('^score_[0-9]+$')  -- the row's plain scores (load._stage_file)
 FROM judged
