@@ -13,7 +13,7 @@ WITH series AS (
 ), visits_to_date AS (
     -- Every visit up to $as_of: an infusion (numbered k, in the series or not;
     -- series_infusions.sql), or a baseline or follow-up visit; with its plain scores.
-    SELECT visit_id, patient_key, session_date, 'infusion' AS session_type, k, in_series, COLUMNS('^score_[0-9]+$')
+    SELECT visit_id, patient_key, session_date, 'infusion'::visit_kind AS session_type, k, in_series, COLUMNS('^score_[0-9]+$')
     FROM series_infusions
     UNION ALL
     SELECT visit_id, patient_key, session_date, session_type, NULL, NULL, COLUMNS('^score_[0-9]+$') FROM visits

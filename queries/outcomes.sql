@@ -7,13 +7,11 @@ WITH baseline AS (
 ), follow_up AS (
     SELECT patient_key, score, session_date FROM assessments WHERE kind = 'follow_up' AND measure = $measure
 ), response_summary AS (
-    -- n never exceeds the patient's series length L, so the last assessment is after L
-    -- infusions exactly when last_assessed_n = L.
-    SELECT patient_key,
-        min(n) FILTER (WHERE responded) AS first_response_n,
-        max(n) AS last_assessed_n,
-        coalesce(max(n) FILTER (WHERE responded) = max(n), false) AS last_responded
-    FROM responses GROUP BY patient_key
+    -- Each patient's last assessment (the row with no later score). n never exceeds the
+    -- patient's series length L, so the last assessment is after L infusions exactly when
+    -- last_assessed_n = L.
+    SELECT patient_key, first_response_n, n AS last_assessed_n, responded AS last_responded
+    FROM responses WHERE NOT scored_later
 ), judged AS (
     SELECT s.patient_key, s.status, s.planned, s.infusions, s.first_date, s.last_date, s.first_booster,
         b.score AS baseline,

@@ -21,13 +21,15 @@ if TYPE_CHECKING:  # pandas is slow to import, and reading the files needs none 
     import pandas as pd
 
 _STAGING_DDL = """
+-- A visit's session type, stored as a small number (cheaper to group and filter by than text).
+CREATE TYPE IF NOT EXISTS visit_kind AS ENUM ('baseline', 'infusion', 'follow_up');
 CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
 CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
 CREATE OR REPLACE TEMP TABLE date_texts (file_idx INTEGER, date_raw VARCHAR, date_txt VARCHAR);
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
 CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEGER, col INTEGER, place BIGINT,
     value VARCHAR);
-CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type VARCHAR);
+CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type visit_kind);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 -- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.

@@ -30,7 +30,7 @@ WITH date_parts AS (
     SELECT r.file_idx, r.line, r.cells_hash, p.patient_key, d.session_date, n.number_txt, n.infusion_number,
         COLUMNS('^score_[0-9]+$'),
         -- An empty (or NA) session type means an infusion (type_map holds those too).
-        CASE WHEN r.type_raw IS NULL THEN 'infusion' ELSE t.session_type END AS session_type,
+        CASE WHEN r.type_raw IS NULL THEN 'infusion'::visit_kind ELSE t.session_type END AS session_type,
         CASE
             WHEN p.patient_id IS NULL THEN 'no patient id'
             WHEN d.date_txt IS NULL THEN 'no session date'
