@@ -10,46 +10,55 @@
 CREATE OR REPLACE TEMP TABLE assessments AS
 WITH series AS (
     SELECT * FROM patient_series WHERE status <> 'started_before'
-), visits_to_date AS (
-    -- Every visit up to $as_of: an infusion (numbered k, in the series or not;
-    -- series_infusions.sql), or a baseline or follow-up visit; with its plain scores.
-    SELECT visit_id, patient_key, session_date, 'infusion'::visit_kind AS session_type, k, in_series, COLUMNS('^score_[0-9]+$')
-    FROM series_infusions
-    UNION ALL
-    SELECT visit_id, patient_key, session_date, session_type, NULL, NULL, COLUMNS('^score_[0-9]+$') FROM visits
-    WHERE session_type <> 'infusion' AND session_date <= $as_of::DATE
-), scored AS (
-    -- Every score of those visits: the plain ones on the visit's row, a column per measure
-    -- (score_columns), and the others from cell_scores (few, unless the file is long).
-    SELECT u.visit_id, u.patient_key, u.session_date, u.session_type, u.k, u.in_series, c.measure, u.score::DOUBLE AS score
-    FROM (UNPIVOT visits_to_date ON COLUMNS('^score_[0-9]+$') INTO NAME col VALUE score) u
-    JOIN score_columns c USING (col)
-    WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, c.measure)
-    UNION ALL
-    SELECT v.visit_id, v.patient_key, v.session_date, v.session_type, v.k, v.in_series, s.measure, s.score
-    FROM visits_to_date v
-    JOIN cell_scores s USING (visit_id)
-    WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, s.measure)
+), infusions AS (
+    -- Every infusion up to $as_of, numbered k, in the series or not (series_infusions.sql), with
+    -- its plain scores.
+    SELECT visit_id, patient_key, session_date, k, in_series, COLUMNS('^score_[0-9]+$') FROM series_infusions
 ), at_infusion AS (
-    SELECT sc.patient_key, sc.k, sc.in_series, sc.measure, sc.score, sc.session_date
-    FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key
-    WHERE sc.k IS NOT NULL
+    -- Their scores, for the patients whose series is in the data: the plain ones on the visit's
+    -- row, a column per measure (score_columns), and the others from cell_scores (few, unless
+    -- the file is long).
+    SELECT * FROM (
+        SELECT u.patient_key, u.k, u.in_series, c.measure, u.score::DOUBLE AS score, u.session_date
+        FROM (UNPIVOT infusions ON COLUMNS('^score_[0-9]+$') INTO NAME col VALUE score) u
+        JOIN score_columns c USING (col)
+        WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, c.measure)
+        UNION ALL
+        SELECT i.patient_key, i.k, i.in_series, s.measure, s.score, i.session_date
+        FROM infusions i JOIN cell_scores s USING (visit_id)
+        WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, s.measure)
+    ) SEMI JOIN series USING (patient_key)
+), other_visits AS (
+    -- Every baseline and follow-up visit up to $as_of, with its plain scores.
+    SELECT visit_id, patient_key, session_date, session_type, COLUMNS('^score_[0-9]+$') FROM visits
+    WHERE session_type <> 'infusion' AND session_date <= $as_of::DATE
+), other_scores AS (
+    -- Their scores, as at_infusion's.
+    SELECT * FROM (
+        SELECT u.patient_key, u.session_type, c.measure, u.score::DOUBLE AS score, u.session_date
+        FROM (UNPIVOT other_visits ON COLUMNS('^score_[0-9]+$') INTO NAME col VALUE score) u
+        JOIN score_columns c USING (col)
+        WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, c.measure)
+        UNION ALL
+        SELECT v.patient_key, v.session_type, s.measure, s.score, v.session_date
+        FROM other_visits v JOIN cell_scores s USING (visit_id)
+        WHERE $measures::VARCHAR[] IS NULL OR list_contains($measures, s.measure)
+    ) SEMI JOIN series USING (patient_key)
 ), after_series AS (
     -- place orders them by date, then a follow-up visit before a booster's check-in on the same
     -- day: one number, cheaper to compare than a pair.
     SELECT patient_key, measure, score, session_date,
         (datediff('day', DATE '1900-01-01', session_date)::BIGINT << 1) + source_order AS place
     FROM (
-        SELECT sc.patient_key, sc.measure, sc.score, sc.session_date, 0 AS source_order
-        FROM scored sc SEMI JOIN series s ON s.patient_key = sc.patient_key
-        WHERE sc.session_type = 'follow_up'
+        SELECT patient_key, measure, score, session_date, 0 AS source_order
+        FROM other_scores WHERE session_type = 'follow_up'
         UNION ALL
         SELECT patient_key, measure, score, session_date, 1
         FROM at_infusion WHERE NOT in_series AND $score_timing = 'pre'
     )
 ), baseline_rows AS (
     SELECT sc.patient_key, sc.measure, arg_max(sc.score, sc.session_date) AS score, max(sc.session_date) AS session_date
-    FROM scored sc JOIN series s USING (patient_key)
+    FROM other_scores sc JOIN series s USING (patient_key)
     WHERE sc.session_type = 'baseline'
         AND sc.session_date BETWEEN s.first_date - $baseline_window_days::INTEGER AND s.first_date
     GROUP BY sc.patient_key, sc.measure
