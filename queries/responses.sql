@@ -10,7 +10,7 @@ WITH judged AS (
         a.score <= b.score * (1 - $response_reduction::DOUBLE) + 1e-9 AS responded,
         coalesce(a.score <= $remission_cutoff::DOUBLE, false) AS remitted
     FROM assessments a
-    JOIN assessments b ON b.patient_key = a.patient_key AND b.measure = a.measure AND b.kind = 'baseline'
+    JOIN assessments b ON b.patient_key = a.patient_key AND b.kind = 'baseline' AND b.measure = $measure
     WHERE a.kind = 'after' AND a.measure = $measure
         AND b.score >= $min_baseline::DOUBLE AND b.score > 0
 ), later AS (
