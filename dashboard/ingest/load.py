@@ -34,8 +34,13 @@ CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 -- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.
 CREATE OR REPLACE TEMP TABLE merged_rows (file_idx INTEGER, line BIGINT);
+"""
+# Run once measure_ranges holds the measures. Measure names are stored as an ENUM of them (cheaper
+# to group and join by than text; assessments.sql), so only their own names go in.
+_MEASURE_DDL = """
+CREATE TYPE measure_name AS ENUM (SELECT measure FROM measure_ranges);
 -- The measure of each plain-score column of the rows (score_0, score_1...; see _stage_file).
-CREATE OR REPLACE TEMP TABLE score_columns (col VARCHAR, measure VARCHAR);
+CREATE OR REPLACE TEMP TABLE score_columns (col VARCHAR, measure measure_name);
 """
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
@@ -145,6 +150,8 @@ def load(
     if len(files) > 255:  # the dimension ranking packs the file number into 8 bits
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
+    con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
+    con.execute(_MEASURE_DDL)
     sql.run(con, "ingest/cleaned_macro")
     raws, plans = [], []
     for file_idx, (name, data, *path) in enumerate(files):
@@ -345,7 +352,8 @@ def _date_style(con, file_idx: int, requested: str) -> tuple[str, str, str]:
 
 
 def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) -> None:
-    """Small tables the parsing SQL joins: session-type spellings, long-layout measure names, score ranges."""
+    """Small tables the parsing SQL joins: session-type spellings, long-layout measure names (the
+    score ranges were filled first: load)."""
     overrides = mapping.session_types if mapping else None
     # Each session type as written; a missing one (empty, NA...: value NULL) means an infusion.
     raw_types = con.execute("SELECT raw, value FROM row_values WHERE kind = 'type'").fetchall()
@@ -356,7 +364,6 @@ def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) ->
         "SELECT DISTINCT measure_raw FROM staged_cells WHERE measure_raw IS NOT NULL").fetchall()]
     if names:
         con.executemany("INSERT INTO measure_map VALUES (?, ?)", [(n, measure_for_header(n, measures)) for n in names])
-    con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
 
 
 def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted: set[str] | None) -> None:
