@@ -130,6 +130,14 @@ def test_wide_and_long_files_together():
         ("P1", "2025-03-14", "isi", 7), ("P1", "2025-03-14", "phq9", 9)]
 
 
+def test_measures_present_are_those_with_a_score():
+    """A score column that is empty (or holds only rejected values) is not a measure the app
+    offers: GAD-7 here. ISI has one score, written 7.0 (not plainly, so read from its cell)."""
+    data = "patient_id,session_date,phq9,gad7,isi\nP1,2025-03-01,20,,\nP1,2025-03-04,18,NA,7.0\nP1,2025-03-08,15,99,\n"
+    ds = load_files(("x.csv", data.encode()))
+    assert ds.measures_present() == ["phq9", "isi"]
+
+
 def test_excel_workbook():
     openpyxl = pytest.importorskip("openpyxl")
     import datetime

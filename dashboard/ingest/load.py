@@ -105,7 +105,7 @@ class Dataset:
 
     @functools.cached_property
     def _present(self) -> set[str]:
-        return {m for (m,) in self.con.execute("SELECT DISTINCT measure FROM scores").fetchall()}
+        return {m for (m,) in sql.run(self.con, "measures_present").fetchall()}
 
     def measures_present(self) -> list[str]:
         return [m for m in self.measures if m in self._present]
