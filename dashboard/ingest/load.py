@@ -35,8 +35,8 @@ CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high D
 -- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.
 CREATE OR REPLACE TEMP TABLE merged_rows (file_idx INTEGER, line BIGINT);
 """
-# Run once measure_ranges holds the measures. Measure names are stored as an ENUM of them (cheaper
-# to group and join by than text; assessments.sql), so only their own names go in.
+# Run once measure_ranges holds the measures: measure names are stored as an ENUM of the loaded
+# measures' names, cheaper to group and join by than text (assessments.sql).
 _MEASURE_DDL = """
 CREATE TYPE measure_name AS ENUM (SELECT measure FROM measure_ranges);
 -- The measure of each plain-score column of the rows (score_0, score_1...; see _stage_file).
