@@ -8,7 +8,9 @@ users); set them with environment variables:
     DASHBOARD_DUCKDB_MEMORY     memory limit of one session's database (default: a quarter of the
                                 machine's memory, at most 2GB); beyond it DuckDB spills to the
                                 temporary directory, or stops the query
-    DASHBOARD_DUCKDB_THREADS    threads one query may use (default: 2, or 1 on a one-core machine)
+    DASHBOARD_DUCKDB_THREADS    threads one query may use (default: 2, or 1 on a one-core machine,
+                                for a browser session, as sessions share the server; a CLI run has
+                                the machine to itself and uses every core, DuckDB's default)
     DASHBOARD_DUCKDB_TEMP       where spilled data goes (default: a private directory, mode 0700,
                                 made under the system's temporary directory for this process and
                                 removed when it exits)
@@ -38,6 +40,8 @@ def _default_memory_limit() -> str:
 
 MEMORY_LIMIT = os.environ.get("DASHBOARD_DUCKDB_MEMORY") or _default_memory_limit()
 THREADS = int(os.environ.get("DASHBOARD_DUCKDB_THREADS", str(min(2, os.cpu_count() or 1))))
+# A CLI run's threads: None leaves DuckDB's own default, every core it finds.
+CLI_THREADS = int(os.environ["DASHBOARD_DUCKDB_THREADS"]) if os.environ.get("DASHBOARD_DUCKDB_THREADS") else None
 TEMP_SIZE = os.environ.get("DASHBOARD_DUCKDB_TEMP_SIZE", "4GB")
 
 _temp_lock = threading.Lock()
@@ -58,11 +62,12 @@ def temp_directory() -> str:
         return _temp_dir
 
 
-def connect() -> duckdb.DuckDBPyConnection:
-    """An in-memory database of its own (one per browser session or CLI run)."""
+def connect(threads: int | None = THREADS) -> duckdb.DuckDBPyConnection:
+    """An in-memory database of its own (one per browser session or CLI run). `threads` None
+    leaves DuckDB's default (every core)."""
     return duckdb.connect(config={
         "memory_limit": MEMORY_LIMIT,
-        "threads": THREADS,
+        **({"threads": threads} if threads is not None else {}),
         "temp_directory": temp_directory(),
         "max_temp_directory_size": TEMP_SIZE,
         # Give memory freed by ingest's scratch tables back to the system (otherwise a 200 MB

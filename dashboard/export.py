@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         # the primary measure's, unless the report shows every trajectory (every value is still
         # checked all the same).
         dimensions = {"planned_infusions"} | ({"discontinuation_reason"} if args.report else set())
-        dataset = load(db.connect(), files, measures, mapping, dimensions=dimensions,
+        dataset = load(db.connect(threads=db.CLI_THREADS), files, measures, mapping, dimensions=dimensions,
                        score_measures=None if args.report else {settings.measure})
         engine = Engine(dataset, only_primary=not args.report)
         write_all(args.out, dataset, engine.rows(settings, [t for t, _ in FILES.values()]), [str(p) for p in args.inputs])

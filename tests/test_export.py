@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import random
 import subprocess
 import sys
+import textwrap
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -271,3 +273,32 @@ def test_the_export_imports_no_pandas_unless_it_suppresses(tmp_path):
                                capture_output=True, text=True, timeout=120, check=True).stdout.split()[-1]
                 for k in ("0", "3")]
     assert imported == ["False", "True"]
+
+
+def test_the_export_uses_every_core_a_browser_session_two(tmp_path):
+    """A browser session's queries use 2 threads, as sessions share the server; the command-line
+    export has the machine to itself and leaves DuckDB its default, every core (as the bare
+    DuckDB query it is benchmarked against does), unless DASHBOARD_DUCKDB_THREADS says otherwise.
+    Printed: the export's threads, DuckDB's default, a browser session's."""
+    check = textwrap.dedent("""
+        import sys, duckdb
+        from dashboard import db
+        made = []
+        connect = db.connect
+        db.connect = lambda threads=db.THREADS: made.append(connect(threads)) or made[-1]
+        from dashboard.export import main
+        main([sys.argv[1], '--out', sys.argv[2]])
+        q = "SELECT current_setting('threads')"
+        print(made[0].execute(q).fetchone()[0], duckdb.connect().execute(q).fetchone()[0], connect().execute(q).fetchone()[0])
+    """)
+
+    def threads(**env):
+        environment = {k: v for k, v in os.environ.items() if k != "DASHBOARD_DUCKDB_THREADS"} | env
+        out = subprocess.run([sys.executable, "-c", check, str(FIXTURES / "six_patients.csv"), str(tmp_path / "out")],
+                             cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120, check=True)
+        return [int(t) for t in out.stdout.split()[-3:]]
+
+    export, duckdb_default, session = threads()
+    assert export == duckdb_default and session == min(2, os.cpu_count() or 1)
+    export, _, session = threads(DASHBOARD_DUCKDB_THREADS="1")
+    assert export == session == 1
