@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
-from live_server import RssSampler, peak_rss_mb, rss_mb, tile_values, wait_idle  # noqa: E402
+from live_server import RssSampler, peak_rss_mb, rss_mb, tile_values  # noqa: E402
 
-from dashboard.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, running_dashboard  # noqa: E402
+from dashboard.local_server import CHROMIUM, CHROMIUM_ARGS, ROOT, running_dashboard, wait_idle  # noqa: E402
 
 
 def main() -> None:

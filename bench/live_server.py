@@ -1,5 +1,6 @@
-"""What the browser benchmarks share besides dashboard/local_server.py (the server and chromium's
-options): the server's memory (read from /proc, no psutil), and the browser waits the tests use too.
+"""What the browser benchmarks share besides dashboard/local_server.py (the server, chromium's
+options and the wait for a script run): the server's memory (read from /proc, no psutil), and the
+headline tiles' values.
 
 Not a benchmark itself; bench_upload_memory.py and load_sessions.py import it.
 """
@@ -10,10 +11,6 @@ import os
 import threading
 import time
 from pathlib import Path
-
-# True while Streamlit runs the script: its status widget ("Running...") is on the page.
-RUNNING = "() => !!document.querySelector(\"[data-testid='stStatusWidget']\")"
-
 
 def _status(pid: int, field: str) -> int:
     """A /proc/<pid>/status field in kB (0 once the process is gone)."""
@@ -92,8 +89,3 @@ def tile_values(page) -> dict[str, str]:
     labels = page.locator("[data-testid='stMetricLabel']").all_inner_texts()
     values = page.locator("[data-testid='stMetricValue']").all_inner_texts()
     return {label.strip(): value.strip() for label, value in zip(labels, values)}
-
-
-def wait_idle(page, timeout_ms: float = 60_000) -> None:
-    """Until no script run is in progress (the status widget is gone)."""
-    page.wait_for_function(f"() => !({RUNNING})()", timeout=timeout_ms, polling=20)

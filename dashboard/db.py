@@ -39,9 +39,9 @@ def _default_memory_limit() -> str:
 
 
 MEMORY_LIMIT = os.environ.get("DASHBOARD_DUCKDB_MEMORY") or _default_memory_limit()
-THREADS = int(os.environ.get("DASHBOARD_DUCKDB_THREADS", str(min(2, os.cpu_count() or 1))))
-# A CLI run's threads: None leaves DuckDB's own default, every core it finds.
-CLI_THREADS = int(os.environ["DASHBOARD_DUCKDB_THREADS"]) if os.environ.get("DASHBOARD_DUCKDB_THREADS") else None
+_THREADS_SET = int(os.environ["DASHBOARD_DUCKDB_THREADS"]) if os.environ.get("DASHBOARD_DUCKDB_THREADS") else None
+THREADS = _THREADS_SET or min(2, os.cpu_count() or 1)
+CLI_THREADS = _THREADS_SET  # None: DuckDB's own default, every core it finds
 TEMP_SIZE = os.environ.get("DASHBOARD_DUCKDB_TEMP_SIZE", "4GB")
 
 _temp_lock = threading.Lock()

@@ -1,5 +1,5 @@
-"""`streamlit run` of the dashboard on a free loopback port, and the options for driving Debian's
-chromium against it. Shared by the browser tests (tests/browser_support.py) and the browser
+"""`streamlit run` of the dashboard on a free loopback port, the options for driving Debian's
+chromium against it, and the wait for a script run to end. Shared by the browser tests (tests/browser_support.py) and the browser
 benchmarks (bench/live_server.py); the app itself does not use it.
 """
 
@@ -20,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run", "--disable-quic"]
+# True while Streamlit runs the script: its status widget ("Running...") is on the page.
+RUNNING = "() => !!document.querySelector(\"[data-testid='stStatusWidget']\")"
 
 
 @contextmanager
@@ -62,3 +64,8 @@ def running_dashboard(*options: str, log: Path | None = None, env: dict[str, str
 
 def _tail(log: Path) -> str:
     return Path(log).read_text(errors="replace")[-2000:] if Path(log).is_file() else ""
+
+
+def wait_idle(page, timeout_ms: float = 60_000) -> None:
+    """Until no script run is in progress on a Playwright page (Streamlit's status widget is gone)."""
+    page.wait_for_function(f"() => !({RUNNING})()", timeout=timeout_ms, polling=20)

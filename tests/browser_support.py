@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from dashboard.local_server import CHROMIUM, CHROMIUM_ARGS, running_dashboard
+from dashboard.local_server import CHROMIUM, CHROMIUM_ARGS, running_dashboard, wait_idle
 
-ARGS = CHROMIUM_ARGS
+__all__ = ["CHROMIUM", "CHROMIUM_ARGS"]  # for the browser tests
 NO_CHROMIUM = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed")
 SERVER_LOG: list[Path | None] = [None]  # the running server's output, for a failure's message
 
@@ -48,6 +48,6 @@ def wait_for_tile(page, value: str) -> None:
 
 
 def idle(page) -> None:
-    """Until no script run is in progress (Streamlit's status widget is gone)."""
+    """Until no script run is in progress, after a moment for one to start."""
     time.sleep(0.3)
-    page.wait_for_function("() => !document.querySelector(\"[data-testid='stStatusWidget']\")", timeout=30_000)
+    wait_idle(page, 30_000)

@@ -5,7 +5,7 @@ signed-in cases through AppTest.)"""
 
 from __future__ import annotations
 
-from browser_support import ARGS, CHROMIUM, NO_CHROMIUM, streamlit
+from browser_support import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, streamlit
 
 pytestmark = NO_CHROMIUM
 
@@ -28,7 +28,7 @@ def test_signed_out_visitor_sees_only_the_sign_in_button(tmp_path):
     secrets = tmp_path / "secrets.toml"
     secrets.write_text(SECRETS)
     with streamlit("--secrets.files", str(secrets)) as url, sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page()
         page.goto(url)
         page.get_by_role("button", name="Sign in").wait_for(timeout=60_000)

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
-from browser_support import ARGS, CHROMIUM, NO_CHROMIUM, idle, streamlit, wait_for_tile
+from browser_support import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, idle, streamlit, wait_for_tile
 from conftest import FIXTURES
 
 pytestmark = NO_CHROMIUM
@@ -25,7 +25,7 @@ def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1920, "height": 1080})
         yield page
         browser.close()

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from html.parser import HTMLParser
 
 import pytest
-from browser_support import ARGS, CHROMIUM, NO_CHROMIUM
+from browser_support import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
 from conftest import FIXTURES, ROOT, load_files, load_fixture, metrics_for
 
 from dashboard.labels import TILE_LABELS
@@ -395,7 +395,7 @@ def test_report_in_a_real_browser_and_printed_to_pdf(sample, tmp_path):
     path = tmp_path / "report.html"
     path.write_text(page_html, encoding="utf-8")
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1000, "height": 900})
         requests = []
         page.on("request", lambda r: requests.append(r.url))

@@ -273,8 +273,9 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
                         [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
     col = {role: f"c{i}" for i, role in plan.roles.items()}
     wide = plan.measures if plan.layout == "wide" else {}
+    plain_value = {i: _plain_value(i, measures.get(name)) for i, name in wide.items()}
     column_of = {name: i for i, name in wide.items()}
-    plain = [f"CASE WHEN {_plain_value(column_of[name], measures[name])} THEN n{column_of[name]} END AS score_{j}"
+    plain = [f"CASE WHEN {plain_value[column_of[name]]} THEN n{column_of[name]} END AS score_{j}"
              if name in column_of else f"NULL::INTEGER AS score_{j}" for j, name in enumerate(score_columns)]
     rows = f"""SELECT {file_idx} AS file_idx, line, {col['patient_id']} AS patient_raw,
         {col['session_date']} AS date_raw, {col.get('session_type', 'NULL')}::VARCHAR AS type_raw,
@@ -287,8 +288,7 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
         cells.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, c{i}::VARCHAR AS cell, NULL::INTEGER AS number,
         trim({col['measure']})::VARCHAR AS measure_raw
     FROM {raw.table} WHERE c{i} IS NOT NULL""")
-    for i, name in wide.items():
-        value = _plain_value(i, measures.get(name))
+    for i, value in plain_value.items():
         skip = f" AND NOT ({value} AND line NOT IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx}))" if value else ""
         cells.append(f"""SELECT {file_idx} AS file_idx, line, {i} AS col, t{i} AS cell, n{i} AS number,
         NULL::VARCHAR AS measure_raw
