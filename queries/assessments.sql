@@ -3,7 +3,7 @@
 --               (or on its day); with pre timing and none, the score at infusion 1.
 --   after n   : the score after n infusions. post timing: at series infusion n. pre timing: at
 --               infusion n + 1, and for the last series infusion L the first follow-up or booster
---               score within $end_of_series_days after it.
+--               score dated within $end_of_series_days after it (a later date, not L's own day).
 --   follow_up : the assessment nearest $follow_up_days after the last series infusion, within
 --               $follow_up_low..$follow_up_high days (earlier on a tie): a follow_up row, or a
 --               booster's check-in score with pre timing.
@@ -74,7 +74,8 @@ WITH series AS (
         arg_min(a.score, a.place) AS score, min(a.session_date) AS session_date
     FROM after_series a JOIN series s USING (patient_key)
     WHERE $score_timing = 'pre'
-        AND a.session_date BETWEEN s.last_date AND s.last_date + $end_of_series_days::INTEGER
+        -- After L: a later date only (a follow-up on L's own day describes the patient after L - 1).
+        AND a.session_date > s.last_date AND a.session_date <= s.last_date + $end_of_series_days::INTEGER
     GROUP BY a.patient_key, a.measure, s.infusions
 ), after_n AS (
     SELECT patient_key, measure, k AS n, score, session_date
@@ -92,6 +93,7 @@ WITH series AS (
             (abs(datediff('day', s.last_date + $follow_up_days::INTEGER, a.session_date))::BIGINT << 40) + a.place AS nearest
         FROM after_series a JOIN series s USING (patient_key)
         WHERE a.session_date BETWEEN s.last_date + $follow_up_low::INTEGER AND s.last_date + $follow_up_high::INTEGER
+            AND a.session_date > s.last_date  -- as after L (a window may start at day 0)
     )
     GROUP BY patient_key, measure
 )

@@ -11,7 +11,8 @@ WITH per_patient AS (
         min(session_date) AS first_date,
         max(session_date) FILTER (WHERE in_series) AS last_date,
         min(session_date) FILTER (WHERE NOT in_series) AS first_booster,
-        coalesce(arg_min(infusion_number, k) > 1, false) AS started_before
+        -- Only a first infusion that carries a number above 1 (an empty number is no evidence).
+        coalesce(max(infusion_number) FILTER (WHERE k = 1) > 1, false) AS started_before
     FROM series_infusions
     GROUP BY patient_key
 )

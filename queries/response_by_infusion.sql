@@ -31,8 +31,9 @@ SELECT g.grp, g.n,
     CASE WHEN a.assessed > 0 THEN a.responders / a.assessed END AS rate,
     wilson(a.responders, a.assessed).low AS rate_low,
     wilson(a.responders, a.assessed).high AS rate_high,
-    coalesce(a.remitters, 0) AS remitters,
-    CASE WHEN a.assessed > 0 THEN a.remitters / a.assessed END AS remission_rate,
+    -- Both empty for a measure without a remission cut-off: remission is not defined there, not 0.
+    CASE WHEN $remission_cutoff::DOUBLE IS NOT NULL THEN coalesce(a.remitters, 0) END AS remitters,
+    CASE WHEN a.assessed > 0 AND $remission_cutoff::DOUBLE IS NOT NULL THEN a.remitters / a.assessed END AS remission_rate,
     i.cumulative_responders::BIGINT AS cumulative_responders,
     i.evaluable::BIGINT AS evaluable,
     CASE WHEN i.evaluable > 0 THEN i.cumulative_responders / i.evaluable END AS cumulative_rate

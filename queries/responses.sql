@@ -8,7 +8,8 @@ CREATE OR REPLACE TEMP TABLE responses AS
 WITH judged AS (
     SELECT a.patient_key, a.n, a.score, b.score AS baseline,
         a.score <= b.score * (1 - $response_reduction::DOUBLE) + 1e-9 AS responded,
-        coalesce(a.score <= $remission_cutoff::DOUBLE, false) AS remitted
+        -- NULL for a measure without a remission cut-off: remission is not defined, not 0.
+        a.score <= $remission_cutoff::DOUBLE AS remitted
     FROM assessments a
     JOIN assessments b ON b.patient_key = a.patient_key AND b.kind = 'baseline' AND b.measure = $measure
     WHERE a.kind = 'after' AND a.measure = $measure

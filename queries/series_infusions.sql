@@ -14,7 +14,7 @@ WITH infusions AS (
     -- The series ends before the first infusion that follows a gap of more than $series_gap_days.
     SELECT patient_key, min(k) AS first_gap_k FROM infusions WHERE gap > $series_gap_days::INTEGER GROUP BY patient_key
 ), planned AS (
-    SELECT patient_key, TRY_CAST(value AS DOUBLE) AS planned
+    SELECT patient_key, parsed_number(value, false) AS planned
     FROM patient_dims WHERE dim = 'planned_infusions'
 ), counted AS (
     SELECT i.*, g.first_gap_k,

@@ -62,8 +62,9 @@ def test_missing_values_with_spaces_around_them_are_missing():
 def test_scores_however_the_number_is_written():
     """Most scores are whole numbers written plainly ("7") and skip the text checks (load._kept_columns);
     every other way of writing a number must read the same as before that shortcut: 07, 7.0, " 7 ",
-    +7 are 7; 7.5 is 7.5; 1e1 is 10; 27 is PHQ-9's top; 28 and -1 are out of range. Lines 11-12 are
-    one visit whose PHQ-9 and GAD-7 read 7 both times (no conflict); lines 13-14 one visit whose
+    +7 are 7; 7.5 is 7.5; 1e1 is not a number (issue 15: only digits with a decimal point are);
+    27 is PHQ-9's top; 28 and -1 are out of range. Line 12 repeats line 11 once parsed (7 and 7.0
+    both times: an exact repeat, METRICS.md 6, rejected whole); lines 13-14 are one visit whose
     PHQ-9 reads 8 both times (8 and 08) and whose GAD-7 conflicts (8, 9), so that the visit has no
     GAD-7. The export keeps only PHQ-9 (score_measures) and lists the same rejections."""
     text = ("patient_id,session_date,phq9,gad7\n"
@@ -71,12 +72,14 @@ def test_scores_however_the_number_is_written():
             "P1,2025-01-04, 7 , 7 \n" "P1,2025-01-05,+7,+7\n" "P1,2025-01-06,1e1,1e1\n"
             "P1,2025-01-07,27,21\n" "P1,2025-01-08,28,22\n" "P1,2025-01-09,-1,-1\n"
             "P1,2025-01-10,7,7\n" "P1,2025-01-10,7.0,7.0\n" "P1,2025-01-11,8,8\n" "P1,2025-01-11,08,9\n")
-    rejected = [("s.csv", 9, "gad7", "22", "out of range (0-21)"), ("s.csv", 9, "phq9", "28", "out of range (0-27)"),
+    rejected = [("s.csv", 7, "gad7", "1e1", "not a number"), ("s.csv", 7, "phq9", "1e1", "not a number"),
+                ("s.csv", 9, "gad7", "22", "out of range (0-21)"), ("s.csv", 9, "phq9", "28", "out of range (0-27)"),
                 ("s.csv", 10, "gad7", "-1", "out of range (0-21)"), ("s.csv", 10, "phq9", "-1", "out of range (0-27)"),
+                ("s.csv", 12, "", "", "exact repeat of s.csv line 11"),
                 ("s.csv", 13, "gad7", "8", "conflicting duplicate: this visit has different gad7 scores"),
                 ("s.csv", 14, "gad7", "9", "conflicting duplicate: this visit has different gad7 scores")]
-    phq9 = [7, 7, 7.5, 7, 7, 10, 27, 7, 8]
-    gad7 = [7, 7, 7.5, 7, 7, 10, 21, 7]
+    phq9 = [7, 7, 7.5, 7, 7, 27, 7, 8]
+    gad7 = [7, 7, 7.5, 7, 7, 21, 7]
     scores = "SELECT s.score FROM scores s JOIN visits v USING (visit_id) WHERE s.measure = $m ORDER BY v.session_date"
     for kept, expected_gad7 in ((None, gad7), ({"phq9"}, [7])):  # the export keeps GAD-7 only where compared
         ds = load_files(("s.csv", text.encode()), score_measures=kept)

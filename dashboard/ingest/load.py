@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pandas is slow to import, and reading the files needs none 
 _STAGING_DDL = """
 -- A visit's session type, stored as a small number (cheaper to group and filter by than text).
 CREATE TYPE IF NOT EXISTS visit_kind AS ENUM ('baseline', 'infusion', 'follow_up');
-CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, delimiter VARCHAR);
+CREATE OR REPLACE TEMP TABLE input_files (file_idx INTEGER, name VARCHAR, date_style VARCHAR, decimal_comma BOOLEAN);
 CREATE OR REPLACE TEMP TABLE input_columns (file_idx INTEGER, col INTEGER, header VARCHAR, role VARCHAR, name VARCHAR);
 CREATE OR REPLACE TEMP TABLE date_texts (file_idx INTEGER, date_raw VARCHAR, date_txt VARCHAR);
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
@@ -44,7 +44,7 @@ CREATE OR REPLACE TEMP TABLE score_columns (col VARCHAR, measure measure_name);
 """
 _REJECTIONS = 'SELECT file, line, "column", value, reason FROM rejections'
 _WIDE = 50  # dimension columns above which a file's dimensions are staged cell by cell
-_SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "merged_rows", "parsed_cells",
+_SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "merged_rows", "parsed_cells", "repeated_rows",
             "row_values", "patient_ids", "type_map", "measure_map", "measure_ranges")
 # parsed_rows stays, as the view visits shows it; of its columns, these only ingest needs.
 _PARSED_ONLY = ("number_txt", "cells_hash", "rejected_value")
@@ -153,6 +153,7 @@ def load(
     con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
     con.execute(_MEASURE_DDL)
     sql.run(con, "ingest/cleaned_macro")
+    sql.run(con, "ingest/number_macro")
     raws, plans = [], []
     for file_idx, (name, data, *path) in enumerate(files):
         planned: list[ColumnPlan] = []
@@ -175,8 +176,9 @@ def load(
         sql.run(con, "ingest/date_texts", {"file_idx": file_idx})
         style, reason, read_as = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
         con.execute(
-            "INSERT INTO input_files VALUES ($f, $name, $style, $delim)",
-            {"f": file_idx, "name": name, "style": read_as, "delim": raw.delimiter or ","},
+            "INSERT INTO input_files VALUES ($f, $name, $style, $decimal_comma)",
+            # A decimal comma only where the comma does not separate the cells (METRICS.md 1).
+            {"f": file_idx, "name": name, "style": read_as, "decimal_comma": raw.kind == "csv" and raw.delimiter != "comma"},
         )
         summaries.append(
             FileSummary(name, raw.kind, raw.encoding, raw.delimiter, plan.layout, style, reason,
@@ -186,8 +188,8 @@ def load(
     sql.run(con, "ingest/row_values")
     sql.run(con, "ingest/patient_ids")
     _fill_lookups(con, measures, mapping)
-    for step in ("parse_rows", "merged_rows", "mark_merged_rows", "merged_visits", "visits", "patients", "parse_cells",
-                 "mark_conflicts", "cell_scores", "scores"):
+    for step in ("parse_rows", "merged_rows", "mark_merged_rows", "parse_cells", "repeated_rows", "mark_repeats",
+                 "drop_repeated_cells", "merged_visits", "visits", "patients", "mark_conflicts", "cell_scores", "scores"):
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan, dimensions)
@@ -208,9 +210,10 @@ def load(
 def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapping | None,
                   dimensions: set[str] | None, planned: list[ColumnPlan]) -> str | None:
     """The columns of a file that ingest reads (see reading.Selector), planned from its headers:
-    those with a role, the scores, the dimensions wanted, and `cells_hash`, a hash of the rest of
-    the row for spotting exact repeats. Only our own names (c0, c1...) and numbers are written
-    into that SQL; headers and values from the file stay data.
+    those with a role, the scores, the dimensions wanted, and `cells_hash`, a hash of the other
+    columns (all dimensions and ignored columns, each cleaned as the checks read it), which
+    repeated_rows.sql compares with the parsed scores to spot exact repeats. Only our own names
+    (c0, c1...) and numbers are written into that SQL; headers and values from the file stay data.
 
     A wide file's score column i is kept as two: n{i}, the cell read as a whole number, and
     t{i}, its text only when that is not exactly how the number is written (7.5, 07, NA, abc):
@@ -223,9 +226,9 @@ def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Map
     # The rest of the row, ordered by what each column means, so that files with the same columns
     # in another order still compare equal.
     others = sorted((_column_role(plan, i)[1] or "", i) for i in range(len(headers))
-                    if i not in plan.roles or plan.roles[i] in ("measure", "score"))
+                    if i not in plan.roles and i not in plan.measures)
     shape = int(hashlib.sha256("|".join(n for n, _ in others).encode()).hexdigest()[:12], 16)
-    hashed = ", ".join([str(shape)] + [f"c{i}" for _, i in others])
+    hashed = ", ".join([str(shape)] + [f"cleaned(c{i})" for _, i in others])
     kept = [i for i in range(len(headers))
             if i in plan.roles or i in plan.measures
             or (i in plan.dimensions and (dimensions is None or plan.dimensions[i] in dimensions))]

@@ -3,7 +3,7 @@
 -- duplicates, marked by mark_conflicts.sql).
 -- Every cell is judged; of the cells that are not rejected, only those of the measures in
 -- $measures are kept (all when it is NULL), and those of visits of several rows, which are
--- compared. In files not separated by commas a decimal comma is a decimal point. A cell comes as
+-- compared. A value is a number as number_macro.sql reads it. A cell comes as
 -- its text, or, when it is a whole number written as such, as that number (text NULL).
 CREATE OR REPLACE TEMP TABLE parsed_cells AS
 WITH used_cells AS (
@@ -28,9 +28,7 @@ WITH used_cells AS (
 ), cells AS (
     SELECT u.file_idx, u.line, u.col, u.visit_id, u.rows_in_visit, u.measure_raw, coalesce(u.cell, u.number::VARCHAR) AS cell,
         coalesce(mc.measure, mn.measure) AS measure, coalesce(mc.low, mn.low) AS low, coalesce(mc.high, mn.high) AS high,
-        CASE WHEN u.cell IS NULL THEN u.number::DOUBLE
-            ELSE TRY_CAST(CASE WHEN f.delimiter <> ',' AND contains(u.cell, ',') THEN replace(u.cell, ',', '.') ELSE u.cell END
-                AS DOUBLE) END AS score
+        CASE WHEN u.cell IS NULL THEN u.number::DOUBLE ELSE parsed_number(u.cell, f.decimal_comma) END AS score
     FROM used_cells u
     JOIN input_files f ON f.file_idx = u.file_idx
     LEFT JOIN measure_columns mc ON mc.file_idx = u.file_idx AND mc.col = u.col

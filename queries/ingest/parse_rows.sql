@@ -22,12 +22,16 @@ WITH date_parts AS (
         END AS session_date
     FROM date_parts
 ), numbers AS (
+    -- Each infusion number as written, read with and without a decimal comma (number_macro.sql):
+    -- a row takes the reading its file's delimiter allows.
     SELECT raw, value AS number_txt,
-        CASE WHEN TRY_CAST(value AS DOUBLE) >= 1 AND TRY_CAST(value AS DOUBLE) % 1 = 0
-            THEN TRY_CAST(value AS DOUBLE)::INTEGER END AS infusion_number
-    FROM row_values WHERE kind = 'number'
+        CASE WHEN x >= 1 AND x % 1 = 0 THEN TRY_CAST(x AS INTEGER) END AS with_point,
+        CASE WHEN y >= 1 AND y % 1 = 0 THEN TRY_CAST(y AS INTEGER) END AS with_comma
+    FROM (SELECT raw, value, parsed_number(value, false) AS x, parsed_number(value, true) AS y
+          FROM row_values WHERE kind = 'number')
 ), judged AS (
-    SELECT r.file_idx, r.line, r.cells_hash, p.patient_key, d.session_date, n.number_txt, n.infusion_number,
+    SELECT r.file_idx, r.line, r.cells_hash, p.patient_key, d.session_date, n.number_txt,
+        CASE WHEN f.decimal_comma THEN n.with_comma ELSE n.with_point END AS infusion_number,
         COLUMNS('^score_[0-9]+$'),
         -- An empty (or NA) session type means an infusion (type_map holds those too).
         CASE WHEN r.type_raw IS NULL THEN 'infusion'::visit_kind ELSE t.session_type END AS session_type,
@@ -48,6 +52,7 @@ WITH date_parts AS (
     LEFT JOIN dates d ON d.file_idx = r.file_idx AND d.date_raw = r.date_raw
     LEFT JOIN type_map t ON t.raw = r.type_raw
     LEFT JOIN numbers n ON n.raw = r.number_raw
+    JOIN input_files f ON f.file_idx = r.file_idx
 )
 SELECT file_idx, line, patient_key, session_date, session_type,
     number_txt, infusion_number, cells_hash, problem AS row_problem, rejected_value,

@@ -27,7 +27,7 @@ WITH picked AS (
             WHEN age < 65 THEN '55-64'
             ELSE '65+'
         END AS value
-    FROM (SELECT patient_key, TRY_CAST(value AS DOUBLE) AS age FROM picked WHERE dim = 'age')
+    FROM (SELECT patient_key, parsed_number(value, false) AS age FROM picked WHERE dim = 'age')
     WHERE age IS NOT NULL AND ($dimensions::VARCHAR[] IS NULL OR list_contains($dimensions, 'age_band'))
 ), start_quarters AS (
     SELECT patient_key, 'start_quarter' AS dim,
