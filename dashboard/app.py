@@ -97,6 +97,11 @@ def main() -> None:
                     f"{app_panels.timing_note(settings.score_timing)}")
         if note := app_sidebar.cohort_note(cohort):
             st.markdown(f":violet-badge[Filtered] {plain(note)}")
+    if not presenting:
+        app_intake.session_type_step(dataset, inputs.mapping_in_use)
+    elif ambiguous := dataset.ambiguous_session_types:
+        st.warning(f"{sum(n for _, n in ambiguous):,} rows with a session type that could mean more than one kind "
+                   "of visit are left out (see Data quality).")
     if overall.summary.empty:  # no patient at all (every row rejected, or filters that match no one)
         st.warning("No patient to show: " + ("no visit in the data could be used. The rejected rows are listed "
                                              "below." if not app_sidebar.cohort_note(cohort) else

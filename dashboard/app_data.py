@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,13 +25,15 @@ import streamlit as st
 
 from dashboard import db
 from dashboard.ingest import Dataset, Mapping, MappingError, UnreadableFile, load
+from dashboard.ingest import reading
 from dashboard.measures import BUILTIN, Measure
 from dashboard.metrics import Engine
 
 SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ketamine_clinic_export.csv"
 # The most visit rows one session reads (all its files together): a 200 MB export (the largest
 # upload, server.maxUploadSize) holds about 2.4 million. Bounds the memory a session can take.
-MAX_ROWS = 3_000_000
+# DASHBOARD_MAX_ROWS changes it (reading.row_limit; reading a workbook applies it too).
+MAX_ROWS = reading.MAX_ROWS
 # (settings, cohort) combinations whose tables the shared sample keeps (a few hundred KB each).
 SHARED_RESULTS = 64
 
@@ -145,9 +146,12 @@ def _shared_sample(key: str) -> Loaded:
 def check_size(inputs: Inputs) -> None:
     """Refuse, with a plain message, more rows than a session reads (DASHBOARD_MAX_ROWS).
 
-    Counts lines, so before anything is parsed; an Excel sheet holds at most about a million."""
-    limit = int(os.environ.get("DASHBOARD_MAX_ROWS", MAX_ROWS))
-    lines = {e.name: e.data.count(b"\n") for e in inputs.exports if not e.data.startswith(b"PK\x03\x04")}
+    Counts a CSV's lines, and a workbook's rows from its first sheet's dimension (counted when it
+    has none), so before anything is parsed; a workbook past the bounds reading.check_workbook
+    reads from its zip directory is refused here too."""
+    limit = reading.row_limit()
+    lines = {e.name: reading.workbook_rows(e.name, e.data) if e.data.startswith(b"PK\x03\x04") else e.data.count(b"\n")
+             for e in inputs.exports}
     total = sum(lines.values())
     if total > limit:
         what = (f"{next(iter(lines))} has about {total:,} rows" if len(lines) == 1

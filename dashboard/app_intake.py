@@ -4,6 +4,7 @@ for exports whose columns it could not recognise."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 
 import pandas as pd
@@ -12,7 +13,7 @@ import streamlit as st
 from dashboard.formatting import csv_bytes, plain
 from dashboard.ingest import Dataset, Mapping
 from dashboard.report import rejections_by_reason
-from dashboard.ingest.reading import decode, sniff_delimiter
+from dashboard.ingest.reading import UnreadableFile, decode, sniff_delimiter, workbook_head
 from dashboard.ingest.columns import CANONICAL_ALIASES
 from dashboard.measures import Measure, measure_for_header, normalise_header
 
@@ -83,7 +84,11 @@ def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], c
                "(sidebar: Saved column mapping and extra measures).")
     names = [name for name, _ in files]
     shown = st.selectbox("File", names, format_func=plain, key="map_file") if len(files) > 1 else names[0]
-    headers, preview = _headers_and_preview(dict(files)[shown])
+    try:
+        headers, preview = _headers_and_preview(shown, dict(files)[shown])
+    except UnreadableFile as exc:  # a file after the one whose columns failed, not read yet
+        st.error(plain(str(exc)))
+        return
     if not headers:
         st.info("This file has no header row to map.")
         return
@@ -135,15 +140,72 @@ def _guess_columns(headers: list[str], measures: dict[str, Measure]) -> dict[str
     return guesses
 
 
-def _headers_and_preview(data: bytes) -> tuple[list[str], pd.DataFrame]:
+def _headers_and_preview(name: str, data: bytes) -> tuple[list[str], pd.DataFrame]:
+    """The file's headers (as the ingest reads them) and its first rows, under those headers made
+    unique for display (a table can't show two columns of one name)."""
     if data.startswith(b"PK\x03\x04"):
-        preview = pd.read_excel(io.BytesIO(data), dtype=str, nrows=5)
+        headers, rows = _workbook_head(name, data)
+        filler = None
     else:
         text, _ = decode(data[:200_000])
         delimiter = sniff_delimiter(text)
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:6]
-        if not rows:
-            return [], pd.DataFrame()
-        width = len(rows[0])
-        preview = pd.DataFrame([(r + [""] * width)[:width] for r in rows[1:]], columns=rows[0])
-    return [str(c) for c in preview.columns], preview
+        headers, *rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:6] or [[]]
+        filler = ""
+    if not headers:
+        return [], pd.DataFrame()
+    width, seen, shown = len(headers), {}, []
+    for header in headers:
+        seen[header] = seen.get(header, 0) + 1
+        shown.append(header if seen[header] == 1 else f"{header} ({seen[header]})")
+    return headers, pd.DataFrame([(r + [filler] * width)[:width] for r in rows], columns=shown)
+
+
+def _workbook_head(name: str, data: bytes) -> tuple[list[str], list[list[str | None]]]:
+    """A workbook's header and first rows (reading.workbook_head), parsed once per upload: every
+    click in the mapping step reruns the script, and parsing a workbook again each time took
+    seconds. Only the workbook last shown is kept (its header and five rows, in this session)."""
+    key = (name, hashlib.sha256(data).hexdigest())
+    kept = st.session_state.get("map_workbook_head")
+    if kept is None or kept[0] != key:
+        st.session_state.pop("map_workbook_head", None)
+        try:
+            kept = (key, *workbook_head(name, data))
+        except UnreadableFile as exc:
+            kept = (key, exc)
+        st.session_state["map_workbook_head"] = kept
+    if isinstance(kept[1], UnreadableFile):
+        raise kept[1]
+    return kept[1], kept[2]
+
+
+KIND_CHOICES = {"": "Leave its rows out", "baseline": "Baseline", "infusion": "Infusion", "follow_up": "Follow-up"}
+
+
+def session_type_step(dataset: Dataset, current: Mapping | None) -> None:
+    """Session types that read as more than one kind of visit (METRICS.md 1: never guessed): their
+    rows stay rejected until the user says which kind each is; the choice joins the column mapping,
+    which can be saved for next month."""
+    labels = dataset.ambiguous_session_types
+    if not labels:
+        return
+    rows = sum(n for _, n in labels)
+    with st.container(border=True):
+        st.warning(f"{_plural(len(labels), 'session type')} in your files could mean more than one kind of visit, "
+                   f"so their {_plural(rows, 'row')} are left out of every number until you say which kind each is.")
+        chosen = {}
+        for i, (label, n) in enumerate(labels):
+            name, choice = st.columns([2, 1], vertical_alignment="center")
+            name.text(f"{label}  ({_plural(n, 'row')})")  # st.text: the label is shown as plain text
+            chosen[label] = choice.selectbox(f"Kind of visit for session type {i + 1}", list(KIND_CHOICES),
+                                             format_func=KIND_CHOICES.get, key=f"session_kind_{i}",
+                                             label_visibility="collapsed")
+        named = {label: kind for label, kind in chosen.items() if kind}
+        mapping = Mapping(columns=current.columns if current else {},
+                          session_types=(current.session_types if current else {}) | named,
+                          date_style=current.date_style if current else "auto")
+        left, right = st.columns(2)
+        if left.button("Read the files again with these kinds", type="primary", disabled=not named):
+            st.session_state["mapping"] = mapping
+            st.rerun()
+        right.download_button("Save as a column mapping (JSON)", mapping.to_json(), "column_mapping.json",
+                              "application/json", disabled=not named)

@@ -115,15 +115,18 @@ def response_by_infusion(response: pd.DataFrame, references: list[Reference] | N
                       for column, (label, _, _) in RESPONSE_LINES.items()], ignore_index=True)
     long = long.dropna(subset=["share"]).iloc[::-1]  # the response points last, on top
 
-    labels = [v[0] for v in RESPONSE_LINES.values()]
+    # Only the lines with a point: no remission line (nor its legend entry) for a measure without a
+    # remission cut-off, whose remission is undefined, not 0%.
+    drawn = {column: spec for column, spec in RESPONSE_LINES.items() if data[column].notna().any()} or RESPONSE_LINES
+    labels = [v[0] for v in drawn.values()]
     x = alt.X("n:O", title="Infusions received", axis=alt.Axis(labelAngle=0))
     y = alt.Y("share:Q", title="Share of patients", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1]))
     dash = alt.StrokeDash("line:N", title=None, sort=labels,
                           legend=alt.Legend(orient="bottom", symbolStrokeWidth=2, labelLimit=0),
-                          scale=alt.Scale(domain=labels, range=[v[2] for v in RESPONSE_LINES.values()]))
+                          scale=alt.Scale(domain=labels, range=[v[2] for v in drawn.values()]))
     line_colour = (_group_colour(groups, _title(data)) if several else
                    alt.Color("line:N", title=None, sort=labels, legend=alt.Legend(orient="bottom", labelLimit=0),
-                             scale=alt.Scale(domain=labels, range=[v[1] for v in RESPONSE_LINES.values()])))
+                             scale=alt.Scale(domain=labels, range=[v[1] for v in drawn.values()])))
     tooltip = [alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Infusions"),
                alt.Tooltip("line:N", title="Line"), alt.Tooltip("share:Q", title="Share", format=".1%"),
                alt.Tooltip("patients:N", title="Patients")]

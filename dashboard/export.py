@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    for label, rows in dataset.ambiguous_session_types:
+        # Never guessed (METRICS.md 1): the rows are rejected until a mapping file names the kind.
+        print(f"note: session type '{label}' reads as more than one kind of visit; its {rows} rows were rejected. "
+              f"Name its kind in a mapping file (--map), under \"session_types\".", file=sys.stderr)
     print(f"wrote {len(FILES) + 2} files to {args.out}: {dataset.rows_read} rows read, "
           f"{dataset.rows_used} used, {dataset.rows_rejected} rejected"
           + (f"; and the report to {args.report}" if args.report else ""))

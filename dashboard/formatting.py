@@ -25,13 +25,13 @@ def percent(rate) -> str:
 
 
 def count(value, min_cell: int = 0) -> str:
-    """A count, or '<K' when it is below the minimum cell size."""
+    """A count, or '<K' when it is from 1 to K-1 (a zero is shown as 0: METRICS.md 7)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, str):
         return value
     value = int(value)
-    return f"<{min_cell}" if 0 < min_cell and value < min_cell else f"{value:,}"
+    return f"<{min_cell}" if 0 < value < min_cell else f"{value:,}"
 
 
 def neutralise(text: str) -> str:

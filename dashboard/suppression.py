@@ -11,8 +11,9 @@ relations restricted to the hidden cells.
 
 Which counts are protected: every count from 1 to K-1, shown or not (the complement of a shown
 count, such as the patients assessed but not responding, is a count of people too). A zero is
-shown as "<K" like any small count, but other cells are not hidden to protect it: it describes
-no one. A count hidden for that reason reads "hidden", not "<K", which would be untrue.
+shown as 0: it describes no one, and "<K" would hide that nobody is there (a reader then knows a
+"<K" count is 1 to K-1). A count hidden only so that a small one can't be worked out reads
+"hidden", not "<K", which would be untrue.
 """
 
 from __future__ import annotations
@@ -108,8 +109,10 @@ def shown_tables(frames: Mapping[str, pd.DataFrame], min_cell: int,
         displayed = {name: [c for c in COUNT_COLUMNS.get(_table(name), ()) if c not in WITHHELD.get(_table(name), ())]
                      for name in frames}
     seen = {(t, r, c) for (t, r, c) in cells.values if not c.startswith("~") and c in set(displayed.get(t, ()))}
-    hidden = suppressed_cells(cells, seen, min_cell)
+    hidden, blanked = suppressed_cells(cells, seen, min_cell)
     shown = {name: _apply(name, frame, hidden, min_cell) for name, frame in frames.items()}
+    for name, row, col in blanked:
+        shown[name].loc[row, col] = None
     for name, frame in shown.items():
         for col in WITHHELD.get(_table(name), ()):
             if col in frame and col not in set(displayed.get(name, ())):
@@ -122,41 +125,58 @@ def suppress(frame: pd.DataFrame, table: str, min_cell: int) -> pd.DataFrame:
     return shown_tables({table: frame}, min_cell)[table]
 
 
-def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> set[Cell]:
-    """The shown cells to hide: those below min_cell, then more until no small count can be worked out.
+def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> tuple[set[Cell], set[Cell]]:
+    """The shown cells to hide: those from 1 to min_cell - 1, then more until no small count can be
+    worked out; and, rarely, small cells not to show at all (see below).
 
-    First sum by sum (fast): a sum with a single hidden non-zero cell gives it away, so its
-    smallest shown cell is hidden too, until no sum has one. Then every sum at once, with what a
-    reader knows of each hidden count (exact, by linear programming): a small count still pinned
-    down gets a shown cell of one of its sums hidden, and the sum-by-sum pass runs again.
+    First sum by sum (fast): a sum with a single hidden non-zero cell gives it away, so one of its
+    shown cells is hidden too (one that also closes other such sums, else the smallest), until no
+    sum has one. Then every sum at once, with what a reader knows of each hidden count (exact, by
+    linear programming): a small count still pinned down gets a shown cell of one of its sums
+    hidden, and the sum-by-sum pass runs again. A zero is never hidden: it reads 0.
+
+    Since a zero reads 0, a reader knows that a '<K' count is at least 1, so a sum made only of
+    small counts can pin them (a '<3' total of two '<3' parts is 2 = 1 + 1) when nothing shown is
+    left to hide. Then those small counts are not shown at all ('blanked', read as anything from 0).
     """
-    hidden = {cell for cell in seen if cells.values[cell] < min_cell}
+    seen = set(seen)
+    hidden = {cell for cell in seen if 0 < cells.values[cell] < min_cell}
     sensitive = {cell for cell, v in cells.values.items() if 0 < v < min_cell}
     unknown = set(cells.values) - seen
+    blanked: set[Cell] = set()
     totals = {c for rel in cells.relations for c, coef in rel.items() if coef == 1}
     safe: set[Cell] = set()  # seen to vary; hiding more only widens what a reader must allow for
 
-    def hide_one_of(rels) -> bool:
-        shown = {c for rel in rels for c in rel if c in seen and c not in hidden}
+    def exposed(rel) -> bool:
+        covered = [c for c in rel if c in hidden or c in unknown]
+        return len(covered) == 1 and (covered[0] in sensitive or (covered[0] in hidden and cells.values[covered[0]] > 0))
+
+    def hide_one_of(rels, closes=None) -> bool:
+        # A zero stays shown: hiding it would say "someone may be here" where no one is.
+        shown = {c for rel in rels for c in rel if c in seen and c not in hidden and cells.values[c] > 0}
         if not shown:
             return False
-        # Detail before headline numbers, then the smallest, a part rather than a total, a stable order.
+        # Detail before headline numbers, then one that closes the most exposed sums, the smallest,
+        # a part rather than a total, a stable order.
         hidden.add(min(shown, key=lambda c: (c[0].startswith("overall."), HIDE_FIRST.get(_table(c[0]), 5),
-                                             cells.values[c], c in totals, c)))
+                                             -(closes or {}).get(c, 0), cells.values[c], c in totals, c)))
         return True
 
     while True:
-        changed = True
-        while changed:
+        while open_sums := [rel for rel in cells.relations if exposed(rel)]:
+            closes: dict[Cell, int] = {}
+            for rel in open_sums:
+                for c in rel:
+                    closes[c] = closes.get(c, 0) + 1
             changed = False
-            for rel in cells.relations:
-                covered = [c for c in rel if c in hidden or c in unknown]
-                if len(covered) == 1 and (covered[0] in sensitive or
-                                          (covered[0] in hidden and cells.values[covered[0]] > 0)):
-                    changed |= hide_one_of([rel])
+            for rel in open_sums:
+                if exposed(rel):
+                    changed |= hide_one_of([rel], closes)
+            if not changed:
+                break
         pinned = _pinned(cells, hidden, unknown, sensitive, min_cell, safe)
         if not pinned:
-            return hidden
+            return hidden, blanked
         progress = False
         for cell in pinned:  # one more hidden cell for each (then every sum is checked again)
             if hide_one_of([rel for rel in cells.relations if cell in rel]):
@@ -166,16 +186,24 @@ def suppressed_cells(cells: _Cells, seen: set[Cell], min_cell: int) -> set[Cell]
             free = hidden | unknown
             linked = next(c for c in _components([r for r in cells.relations if r.keys() & free], free)
                           if cell in c["cells"])
-            progress |= hide_one_of(linked["rows"])
+            if hide_one_of(linked["rows"]):
+                progress = True
+                continue
+            # Nothing shown is left to hide: the small counts of its sums are not shown at all.
+            small = {c for rel in linked["rows"] for c in rel if c in hidden and c in seen and c in sensitive}
+            blanked |= small
+            seen -= small
+            unknown |= small
+            progress |= bool(small)
         if not progress:
-            return hidden  # nothing shown is linked to them: nothing can pin them (not reached)
+            return hidden, blanked  # not reached: a pinned count always has a small count beside it
 
 
 def _pinned(cells: _Cells, hidden: set[Cell], unknown: set[Cell], sensitive: set[Cell], min_cell: int,
             safe: set[Cell]) -> list[Cell]:
     """The small counts whose value follows from the shown counts (at most one per group of linked sums).
 
-    What a reader knows: a shown count is fixed, a '<K' count lies in 0..K-1, a 'hidden' one is
+    What a reader knows: a shown count is fixed, a '<K' count lies in 1..K-1, a 'hidden' one is
     at least K, and a count no table shows is at least 0. Each small count is minimised and
     maximised by linear programming; every count seen to differ between the two solutions is
     added to `safe` (hiding more later only widens what a reader must allow for)."""
@@ -199,7 +227,7 @@ def _pinned(cells: _Cells, hidden: set[Cell], unknown: set[Cell], sensitive: set
                     a_eq[i, local[c]] = coef
                 else:
                     b_eq[i] -= coef * cells.values[c]
-        bounds = [(0, None) if c in unknown else (0, min_cell - 1) if cells.values[c] < min_cell else (min_cell, None)
+        bounds = [(0, None) if c in unknown else (1, min_cell - 1) if cells.values[c] < min_cell else (min_cell, None)
                   for c in cols]
         # A few solutions in random directions first: a cell that differs between any two of them
         # can't be pinned, which spares most of the per-cell programs below.

@@ -49,11 +49,12 @@ def test_off_when_min_cell_is_zero():
 def test_one_small_status_hides_a_second_one():
     """durable 25, lost 8 (< 11), booster 12, no follow-up 15, pending 0: eligible 60, followed up 33.
     lost alone hidden: followed up 33 - durable 25 = 8 gives it away, so the smaller of durable (25)
-    and followed up (33) is hidden too: durable. Eligible 60 - 12 - 15 = 33 = durable + lost +
-    pending: still two unknowns for lost. The rates use durable and lost: all hidden."""
+    and followed up (33) is hidden too: durable. Pending 0 is shown as 0 (METRICS.md 7). Eligible
+    60 - 12 - 15 - 0 = 33 = durable + lost: still two unknowns for lost, which a reader knows only
+    to lie in 1..10 (durable at least 11). The rates use durable and lost: all hidden."""
     row = shown_tables({"durability": durability(durable=25, lost=8, booster_first=12, no_follow_up=15,
                                                  pending=0)}, K)["durability"].iloc[0]
-    assert (row.lost, row.pending, row.durable) == ("<11", "<11", HIDDEN)
+    assert (row.lost, row.pending, row.durable) == ("<11", 0, HIDDEN)
     assert (row.eligible, row.booster_first, row.no_follow_up, row.followed_up) == (60, 12, 15, 33)
     assert row.durability_rate is None and row.rate_low is None and row.conservative_rate is None
 
@@ -62,11 +63,13 @@ def test_a_count_given_away_by_two_sums_together():
     """Started 20 = completed 12 + dropped 5 + in progress 3; ended 17 = completed + dropped.
     Primary: dropped 5 and in progress 3. Sum by sum, ended 17 - completed 12 gives dropped away:
     completed (12 < 17) is hidden. Then no single sum has one unknown, but together they do:
-    in progress = started 20 - ended 17 = 3. So started is hidden too (its sum's only shown cell)."""
+    in progress = started 20 - ended 17 = 3. So started is hidden too (its sum's only shown cell).
+    Its other sum, started = usable 20 + no baseline 0 + below 0, with the zeros shown as 0
+    (METRICS.md 7), would give started back: usable is hidden as well."""
     row = shown_tables({"summary": summary()}, K)["summary"].iloc[0]
     assert (row.dropped, row.in_progress) == ("<11", "<11")
-    assert (row.completed, row.patients_started) == (HIDDEN, HIDDEN)
-    assert (row.ended, row.usable_baseline) == (17, 20)
+    assert (row.completed, row.patients_started, row.usable_baseline) == (HIDDEN, HIDDEN, HIDDEN)
+    assert (row.ended, row.no_baseline, row.baseline_below) == (17, 0, 0)
     assert row.completion_rate is None
 
 
@@ -102,11 +105,12 @@ def test_only_the_columns_a_file_shows_count_as_seen():
 
 def test_six_patients_every_tab_at_three():
     """The six-patient fixture with min_cell 3 (see tests/test_app.py): 6 started is hidden,
-    since started 6 - ended 5 = 1 still in their series."""
+    since started 6 - ended 5 = 1 still in their series; no patient lacks a baseline, which
+    reads 0, not "<3" (METRICS.md 7)."""
     m = metrics_for(load_fixture("six_patients.csv"), min_cell=3)
     shown = shown_metrics(m)
     assert shown["summary"].iloc[0]["patients_started"] == HIDDEN
-    assert shown["summary"].iloc[0]["ended"] == 5
+    assert shown["summary"].iloc[0]["no_baseline"] == 0
     assert_nothing_small_recoverable(shown_frames(m), shown, 3)
 
 
@@ -117,7 +121,7 @@ def shown_frames(m):
 
 def assert_nothing_small_recoverable(frames, shown, k):
     """Independent of the module's own check: for every small count, minimise and maximise it by
-    linear programming over every sum, with what a reader knows: shown counts fixed, '<k' in 0..k-1,
+    linear programming over every sum, with what a reader knows: shown counts fixed, '<k' in 1..k-1,
     'hidden' at least k, counts not shown at least 0. A small count must not be pinned down."""
     cells = _cells(frames)
     names = list(cells.values)
@@ -131,7 +135,7 @@ def assert_nothing_small_recoverable(frames, shown, k):
         elif text == HIDDEN:
             bounds.append((k, None))
         elif isinstance(text, str) and text.startswith("<"):
-            bounds.append((0, k - 1))
+            bounds.append((1, k - 1))  # a zero is shown as 0: '<k' is 1..k-1
         else:
             bounds.append((value, value))
     a_eq = np.zeros((len(cells.relations), len(names)))
@@ -146,7 +150,9 @@ def assert_nothing_small_recoverable(frames, shown, k):
         objective[index[cell]] = 1
         low = linprog(objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         high = linprog(-objective, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        assert low.status == 0 and high.status == 0, cell
+        assert low.status == 0 and high.status in (0, 3), cell
+        if high.status == 3:
+            continue  # unbounded above: not pinned down
         assert -high.fun - low.fun >= 1 - 1e-6, f"{cell} = {value} is pinned down by the shown counts"
 
 

@@ -14,7 +14,7 @@ import duckdb
 from dashboard import db, sql
 from dashboard.ingest.columns import ColumnPlan, Mapping, MappingError, plan_columns
 from dashboard.ingest.reading import RawFile, UnreadableFile, drop_raw, read_file
-from dashboard.ingest.values import DATE_STYLE_NAMES, session_type
+from dashboard.ingest.values import AMBIGUOUS, DATE_STYLE_NAMES, session_type
 from dashboard.measures import BUILTIN, Measure, measure_for_header
 
 if TYPE_CHECKING:  # pandas is slow to import, and reading the files needs none of it
@@ -29,7 +29,7 @@ CREATE OR REPLACE TEMP TABLE date_texts (file_idx INTEGER, date_raw VARCHAR, dat
 CREATE OR REPLACE TEMP TABLE broken_lines (file_idx INTEGER, line BIGINT, value VARCHAR, reason VARCHAR);
 CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEGER, col INTEGER, place BIGINT,
     value VARCHAR);
-CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type visit_kind);
+CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type visit_kind, ambiguous BOOLEAN);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
 CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
 -- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.
@@ -83,6 +83,9 @@ class Dataset:
     con: duckdb.DuckDBPyConnection
     files: list[FileSummary]
     measures: dict[str, Measure]
+    # Session types as written that read as more than one kind of visit (METRICS.md 1), each with
+    # its rows, most rows first: their rows are rejected until a mapping names their kind.
+    ambiguous_session_types: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def rows_read(self) -> int:
@@ -199,12 +202,15 @@ def load(
     for raw in raws:
         drop_raw(con, raw)
     _count_rows(con, summaries)
+    ambiguous = con.execute(
+        """SELECT value, count(*) AS rows FROM rejections WHERE starts_with(reason, 'ambiguous session type')
+        GROUP BY value ORDER BY rows DESC, value""").fetchall()
     for table in _SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     for column in _PARSED_ONLY:
         con.execute(f"ALTER TABLE parsed_rows DROP COLUMN {column}")
     db.lock_down(con)
-    return Dataset(con, summaries, measures)
+    return Dataset(con, summaries, measures, ambiguous)
 
 
 def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapping | None,
@@ -361,8 +367,9 @@ def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) ->
     # Each session type as written; a missing one (empty, NA...: value NULL) means an infusion.
     raw_types = con.execute("SELECT raw, value FROM row_values WHERE kind = 'type'").fetchall()
     if raw_types:
-        con.executemany("INSERT INTO type_map VALUES (?, ?)",
-                        [(raw, session_type(value, overrides)) for raw, value in raw_types])
+        kinds = [(raw, session_type(value, overrides)) for raw, value in raw_types]
+        con.executemany("INSERT INTO type_map VALUES (?, ?, ?)",
+                        [(raw, None if kind == AMBIGUOUS else kind, kind == AMBIGUOUS) for raw, kind in kinds])
     names = [r for (r,) in con.execute(
         "SELECT DISTINCT measure_raw FROM staged_cells WHERE measure_raw IS NOT NULL").fetchall()]
     if names:

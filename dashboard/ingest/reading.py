@@ -12,6 +12,8 @@ import csv
 import io
 import mmap
 import os
+import posixpath
+import pyexpat
 import re
 import tempfile
 import zipfile
@@ -81,7 +83,7 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes | None, tab
     if data.startswith(_ZIP):
         return _read_xlsx(con, name, data, table, select)
     if data.startswith(_OLE):
-        raise UnreadableFile(f"{name}: this is an old-style Excel (.xls) file. Save it as .xlsx or CSV and upload that.")
+        raise UnreadableFile(_office_file_message(name, data))
     text, encoding = decode(data)
     if _looks_binary(text):
         raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). Expected a CSV or Excel export.")
@@ -389,48 +391,514 @@ def _record_starts(text: str, delim: str) -> tuple[list[int], list[int]]:
     return every, with_data
 
 
-def _read_xlsx(con, name: str, data: bytes, table: str, select: Selector | None) -> RawFile:
+# --- Excel workbooks --------------------------------------------------------------------------
+#
+# An .xlsx file is a zip of XML parts, and what it unpacks to is not bounded by its size: a 1 MB
+# upload whose shared strings table repeats short texts unpacked to 122 MB of XML, 6 million
+# Python strings, 1 GB of memory and 46 s; 4 MB took 3.8 GB (bench/bench_xlsx_bomb.py). So before
+# openpyxl parses anything, check_workbook reads the zip's directory and streams every part that
+# openpyxl would parse through expat, counting and keeping nothing, and refuses a workbook past
+# these bounds with one plain message. (The sizes the directory declares bound what zipfile
+# unpacks: it stops at the declared size.)
+MAX_ROWS = 3_000_000  # rows one session reads (DASHBOARD_MAX_ROWS); a 200 MB CSV export holds about 2.4 million
+_UPLOAD = 200_000_000  # the largest upload (server.maxUploadSize, .streamlit/config.toml)
+_MAX_UNPACKED = 5 * _UPLOAD  # all parts together (Excel exports pack 5:1 to 20:1)
+_MAX_RATIO, _RATIO_FROM = 100, 1 << 20  # a part of more than 1 MB packed tighter than 100:1 is a bomb (or damaged)
+_MAX_DIRECTORY = 2 << 20  # the zip's directory, which zipfile reads whole: about 25,000 parts
+_MAX_PART = 20_000_000  # any other XML part (styles, workbook, relationships...), which openpyxl parses whole
+_MAX_STRINGS = 2_000_000  # shared strings: openpyxl keeps each as a Python string (about 150 bytes each)
+_MAX_STRINGS_XML = 100_000_000  # and the XML they are read from
+_MAX_CELLS = 20_000_000  # cells in the sheet read: a full Excel sheet of 19 columns (openpyxl reads ~80,000 a second)
+_MAX_MARKUP = 250_000  # other XML elements, which openpyxl keeps or builds whole (all but rows' and strings' insides)
+_MAX_IN_ONE = 100_000  # XML elements in one row or one shared string, which openpyxl builds whole
+_MAX_TOKEN = 4 << 20  # bytes between two '<': the longest tag or text (a cell holds at most 32,767 characters)
+_BATCH = 500_000  # cells handed to DuckDB at a time
+_BEYOND = "this dashboard reads in a workbook"
+_AS_CSV = "Open it in Excel, save the sheet as CSV (File > Save As > CSV UTF-8) and upload that."
+_SHORTER = ("Export a shorter period or fewer sites per file (the administrator can raise the limit: "
+            "DASHBOARD_MAX_ROWS).")
+
+
+def row_limit() -> int:
+    """The most rows one session reads: DASHBOARD_MAX_ROWS, else MAX_ROWS."""
+    return int(os.environ.get("DASHBOARD_MAX_ROWS", MAX_ROWS))
+
+
+@dataclass
+class WorkbookCheck:
+    """What check_workbook found: the sheet that is read (its part and name) and its rows."""
+
+    part: str
+    title: str
+    rows: int  # rows openpyxl walks through (empty ones included), or those its dimension claims
+    dimension: str | None = None
+
+
+def check_workbook(name: str, data: bytes, whole: bool = True) -> WorkbookCheck:
+    """Refuse, with a plain message, a workbook that would unpack past the bounds above, before
+    openpyxl parses any of it. With whole False, only the zip's directory, the parts naming the
+    first sheet and that sheet up to its dimension are read: enough to count its rows when the
+    sheet states them (app_data.check_size), not to bound what reading it takes."""
+    directory = _zip_directory_size(data)
+    if directory > _MAX_DIRECTORY:
+        raise _refused(name, f"its zip directory is {_size(directory)} (a list of tens of thousands of parts), more "
+                       f"than the {_size(_MAX_DIRECTORY)} {_BEYOND}")
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        raise _not_a_workbook(name, _first_line(exc)) from None
+    with book:
+        infos = book.infolist()
+        total = sum(info.file_size for info in infos)
+        if total > _MAX_UNPACKED:
+            raise _refused(name, f"it unpacks to {_size(total)}, more than the {_size(_MAX_UNPACKED)} {_BEYOND}")
+        for info in infos:
+            if info.file_size > _RATIO_FROM and info.file_size > _MAX_RATIO * max(info.compress_size, 1):
+                raise UnreadableFile(
+                    f"{name}: its part {info.filename} unpacks to {_size(info.file_size)} from "
+                    f"{_size(info.compress_size)}, {info.file_size / max(info.compress_size, 1):,.0f} times its packed "
+                    f"size, more than the {_MAX_RATIO} times {_BEYOND} (an Excel export packs "
+                    f"about 10 times), so it was not read: a workbook packed that tightly is damaged or made to use "
+                    f"up the server's memory. {_AS_CSV}")
+        return _Parts(name, book, whole).check()
+
+
+def workbook_rows(name: str, data: bytes) -> int:
+    """The rows of the workbook's first sheet (empty ones included), from its dimension when it
+    states one, else counted; refuses a workbook past the bounds check_workbook reads quickly."""
+    return check_workbook(name, data, whole=False).rows
+
+
+class _Done(Exception):
+    """Stops a scan early: the rest of the part is not read by openpyxl either."""
+
+
+class _Parts:
+    """check_workbook's reading of one workbook's parts. `markup` counts the XML elements openpyxl
+    keeps or builds whole, over every part."""
+
+    def __init__(self, name: str, book: zipfile.ZipFile, whole: bool):
+        self.name, self.book, self.whole, self.markup = name, book, whole, 0
+        self.sizes = {info.filename: info.file_size for info in book.infolist()}
+        self.done: set[str] = set()
+
+    def check(self) -> WorkbookCheck:
+        from openpyxl.xml.constants import (CONTYPES_NS, PKG_REL_NS, REL_NS, SHARED_STRINGS, XLSM, XLSX, XLTM,
+                                            XLTX)
+        types = self._tree("[Content_Types].xml")
+        overrides = [(o.get("PartName", ""), o.get("ContentType")) for o in types.iter(f"{{{CONTYPES_NS}}}Override")]
+        defaults = {d.get("ContentType") for d in types.iter(f"{{{CONTYPES_NS}}}Default")}
+        # As openpyxl finds them (reader.excel._find_workbook_part, ExcelReader.read_strings).
+        workbook = next((part[1:] for kind in (XLTM, XLTX, XLSM, XLSX) for part, ct in overrides if ct == kind), None)
+        if workbook is None and defaults & {XLTM, XLTX, XLSM, XLSX}:
+            workbook = "xl/workbook.xml"
+        if workbook is None:
+            raise _not_a_workbook(self.name, "it has no workbook part")
+        strings = next((part[1:] for part, ct in overrides if ct == SHARED_STRINGS), None)
+        sheets = self._tree(workbook).iter(f"{{{_MAIN}}}sheet")
+        relations = posixpath.join(posixpath.dirname(workbook), "_rels", posixpath.basename(workbook) + ".rels")
+        targets = {}
+        for rel in self._tree(relations).iter(f"{{{PKG_REL_NS}}}Relationship"):
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") != "External":  # as openpyxl.packaging.relationship.get_dependents
+                target = target[1:] if target.startswith("/") else posixpath.normpath(
+                    posixpath.join(posixpath.dirname(posixpath.dirname(relations)), target))
+            targets[rel.get("Id")] = (target, rel.get("Type", ""))
+        worksheets, charts = [], []  # (part, name) of each worksheet (openpyxl's book.worksheets), chart sheets
+        for sheet in sheets:
+            target, kind = targets.get(sheet.get(f"{{{REL_NS}}}id"), ("", ""))
+            if target in self.sizes:
+                (charts if "chartsheet" in kind else worksheets).append((target, sheet.get("name", "")))
+        if not worksheets:
+            raise _not_a_workbook(self.name, "it has no worksheet")
+        part, title = worksheets[0]
+        if not self.whole:
+            rows, dimension = self._sheet(part, title, first=True)
+            return WorkbookCheck(part, title, rows, dimension)
+        if strings in self.sizes:
+            self._strings(strings)
+        rows, dimension = self._sheet(part, title, first=True)
+        for other, other_title in worksheets[1:]:
+            if other not in self.done:
+                self._sheet(other, other_title, first=False)
+        # The other parts openpyxl's read-only load parses (reader.excel.ExcelReader.read): not, say,
+        # calcChain.xml, comments or drawings, which can be large in a workbook that is fine.
+        whole = ["docProps/core.xml", "docProps/custom.xml", "xl/theme/theme1.xml", "xl/styles.xml"]
+        whole += [posixpath.join(posixpath.dirname(p), "_rels", posixpath.basename(p) + ".rels")
+                  for p, _ in worksheets + charts]
+        if charts:  # a chart sheet is read whole, with its drawings and charts
+            whole += [p for p, _ in charts] + [p for p in self.sizes if p.startswith(("xl/drawings/", "xl/charts/"))]
+        for other in whole:
+            if other in self.sizes and other not in self.done:
+                self._tree(other, parse=False)
+        return WorkbookCheck(part, title, rows, dimension)
+
+    def _tree(self, part: str, parse: bool = True):
+        """An XML part openpyxl parses whole: bounded, counted, then (parse) parsed."""
+        if part not in self.sizes:
+            raise _not_a_workbook(self.name, f"its part {part} is missing")
+        if self.sizes[part] > _MAX_PART:
+            raise _refused(self.name, f"its part {part} is {_size(self.sizes[part])} of XML, more than the "
+                           f"{_size(_MAX_PART)} {_BEYOND}")
+        parser = self._parser(part)
+
+        def start(tag, attrs):
+            self._count_markup(part)
+        parser.StartElementHandler = start
+        self._feed(part, parser)
+        if not parse:
+            return None
+        import xml.etree.ElementTree as ElementTree
+
+        return ElementTree.fromstring(self.book.read(part))
+
+    def _sheet(self, part: str, title: str, first: bool) -> tuple[int, str | None]:
+        """Count a worksheet's rows (as openpyxl numbers them: gaps are rows too), its cells and the
+        elements in each row. openpyxl reads a sheet other than the first, and the first one
+        before its rows (load_workbook), only up to its dimension: so far is read of it here."""
+        # (Counting for check_size, the rows are not refused here: it adds up the session's files.)
+        limit, name = row_limit() if self.whole else 1 << 62, self.name
+        parser = self._parser(part)
+        depth = inside = in_one = rows = cells = top = unnumbered = 0
+        dimension = None
+
+        def number(attrs):
+            nonlocal rows, top, unnumbered
+            rows += 1
+            r = _attribute(attrs, "r")
+            try:
+                top = max(top, int(r) if r is not None and r.isdigit() else int(float(r)))
+            except (TypeError, ValueError, OverflowError):
+                unnumbered += 1
+            if top + unnumbered > limit:
+                raise _too_many_rows(name, title, limit)
+
+        def start(tag, attrs):
+            nonlocal depth, inside, in_one, cells, dimension
+            depth += 1
+            if inside:
+                in_one += 1
+                if tag == _CELL:
+                    cells += 1
+                    if cells > _MAX_CELLS and first:
+                        raise _refused(name, f"its sheet '{title}' has more than the {_MAX_CELLS:,} cells {_BEYOND}")
+                elif tag == _ROW:
+                    number(attrs)
+                if in_one > _MAX_IN_ONE:
+                    raise _refused(name, f"a row of its part {part} holds more than the {_MAX_IN_ONE:,} XML elements "
+                                   f"{_BEYOND} in one row")
+                return
+            if tag == _ROW:
+                inside, in_one = depth, 0
+                number(attrs)
+                return
+            self._count_markup(part)
+            if tag == _DIMENSION and first:
+                dimension = _attribute(attrs, "ref")
+                claimed = _dimension_rows(dimension)
+                if claimed > limit:
+                    raise UnreadableFile(f"{name}: its sheet '{title}' says it has {claimed:,} rows (its dimension is "
+                                         f"{dimension}), more than the {limit:,} this dashboard reads at once. "
+                                         f"{_SHORTER}")
+
+        def end(tag):
+            nonlocal depth, inside
+            if depth == inside:
+                inside = 0
+            depth -= 1
+            if tag == _DIMENSION and (not first or not self.whole):
+                raise _Done
+
+        parser.StartElementHandler, parser.EndElementHandler = start, end
+        self._feed(part, parser)
+        if dimension is not None and (not first or not self.whole):
+            return _dimension_rows(dimension), dimension
+        return top + unnumbered, dimension
+
+    def _strings(self, part: str) -> None:
+        """Count the shared strings and the elements in each."""
+        if self.sizes[part] > _MAX_STRINGS_XML:
+            raise _refused(self.name, f"its shared strings are {_size(self.sizes[part])} of XML, more than the "
+                           f"{_size(_MAX_STRINGS_XML)} {_BEYOND}")
+        name, parser = self.name, self._parser(part)
+        depth = inside = in_one = strings = 0
+
+        def too_many(found: int | None):
+            held = (f"{found:,} texts, more than the {_MAX_STRINGS:,}" if found
+                    else f"more than the {_MAX_STRINGS:,} texts")
+            return _refused(name, f"its shared strings table holds {held} {_BEYOND}")
+
+        def start(tag, attrs):
+            nonlocal depth, inside, in_one, strings
+            depth += 1
+            if inside:
+                in_one += 1
+                if in_one > _MAX_IN_ONE:
+                    raise _refused(name, f"a text of its shared strings holds more than the {_MAX_IN_ONE:,} XML "
+                                   f"elements {_BEYOND} in one text")
+                return
+            if tag == _STRING:
+                inside, in_one = depth, 0
+                strings += 1
+                if strings > _MAX_STRINGS:
+                    raise too_many(None)
+                return
+            self._count_markup(part)
+            declared = _attribute(attrs, "uniqueCount") if tag == _STRINGS else None
+            if declared and declared.isdigit() and int(declared) > _MAX_STRINGS:
+                raise too_many(int(declared))
+
+        def end(tag):
+            nonlocal depth, inside
+            if depth == inside:
+                inside = 0
+            depth -= 1
+
+        parser.StartElementHandler, parser.EndElementHandler = start, end
+        self._feed(part, parser)
+
+    def _count_markup(self, part: str) -> None:
+        self.markup += 1
+        if self.markup > _MAX_MARKUP:
+            raise _refused(self.name, f"its formatting and other markup (besides the cells and texts) hold more than "
+                           f"the {_MAX_MARKUP:,} XML elements {_BEYOND} (in its part {part})")
+
+    def _parser(self, part: str):
+        parser = pyexpat.ParserCreate(namespace_separator=" ")
+        parser.ordered_attributes = True  # attributes as a list [name, value, ...]: a fifth faster than a dict
+
+        def doctype(*_):
+            raise UnreadableFile(f"{self.name}: its part {part} declares a document type (DTD), which Excel never "
+                                 f"writes, so it was not read. {_AS_CSV}")
+        parser.StartDoctypeDeclHandler = doctype
+        return parser
+
+    def _feed(self, part: str, parser) -> None:
+        """Stream the part through the parser, refusing a tag or text longer than _MAX_TOKEN."""
+        self.done.add(part)
+        last = offset = 0  # where the last '<' was, and where this chunk starts
+        try:
+            with self.book.open(part) as fh:
+                # Chunks no longer than _MAX_TOKEN: a longer tag or text spans a chunk with no '<'.
+                while chunk := fh.read(min(1 << 20, _MAX_TOKEN)):
+                    first = chunk.find(b"<")
+                    if offset + (first if first != -1 else len(chunk)) - last > _MAX_TOKEN:
+                        raise _refused(self.name, f"a tag or text in its part {part} is longer than the "
+                                       f"{_size(_MAX_TOKEN)} {_BEYOND}")
+                    if first != -1:
+                        last = offset + chunk.rfind(b"<")
+                    offset += len(chunk)
+                    parser.Parse(chunk, False)
+            parser.Parse(b"", True)
+        except _Done:
+            pass
+        except UnreadableFile:  # (a ValueError) from a handler: a bound
+            raise
+        except pyexpat.ExpatError as exc:
+            raise _not_a_workbook(self.name, f"{part}: {exc}") from None
+        except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
+            raise _not_a_workbook(self.name, f"{part}: {_first_line(exc)}") from None
+
+
+_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"  # openpyxl.xml.constants.SHEET_MAIN_NS
+_ROW, _CELL, _DIMENSION = f"{_MAIN} row", f"{_MAIN} c", f"{_MAIN} dimension"
+_STRINGS, _STRING = f"{_MAIN} sst", f"{_MAIN} si"
+_CELL_REF = re.compile(r"\$?[A-Za-z]{1,3}\$?(\d+)$")
+
+
+def _attribute(attrs: list[str], name: str) -> str | None:
+    for i in range(0, len(attrs) - 1, 2):
+        if attrs[i] == name:
+            return attrs[i + 1]
+    return None
+
+
+def _dimension_rows(ref: str | None) -> int:
+    """The last row a sheet's dimension (A1:K4000000) claims; 0 when it says none."""
+    match = _CELL_REF.search((ref or "").split(":")[-1].strip())
+    return int(match.group(1)) if match else 0
+
+
+def _zip_directory_size(data: bytes) -> int:
+    """The size of the zip's central directory, as zipfile will read it (from the end-of-directory
+    record, or the ZIP64 one before it); 0 when there is none (zipfile then says it's not a zip)."""
+    end = data.rfind(b"PK\x05\x06", max(0, len(data) - (1 << 16) - 22))
+    if end == -1:
+        return 0
+    size = int.from_bytes(data[end + 12:end + 16], "little")
+    if end >= 76 and data[end - 20:end - 16] == b"PK\x06\x07" and data[end - 76:end - 72] == b"PK\x06\x06":
+        size = int.from_bytes(data[end - 36:end - 28], "little")  # the ZIP64 record's directory size
+    return size
+
+
+def _size(n: int) -> str:
+    if n >= 10_000_000:
+        return f"{n / 1e6:,.0f} MB"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} MB"
+    return f"{max(n / 1000, 0.1):.1f} KB"
+
+
+def _refused(name: str, found: str) -> UnreadableFile:
+    """What was found past which bound (found: "..., more than the N {_BEYOND}"), and what to do."""
+    return UnreadableFile(f"{name}: {found}, so it was not read. {_AS_CSV}")
+
+
+def _too_many_rows(name: str, title: str, limit: int) -> UnreadableFile:
+    return UnreadableFile(f"{name}: its sheet '{title}' has more than the {limit:,} rows this dashboard reads at once. "
+                          f"{_SHORTER}")
+
+
+def _not_a_workbook(name: str, detail: str) -> UnreadableFile:
+    return UnreadableFile(f"{name}: this is a zip archive but not a readable Excel workbook ({detail}). "
+                          "Expected a CSV or .xlsx export.")
+
+
+def _office_file_message(name: str, data: bytes) -> str:
+    """An OLE2 (compound file) upload: a password-protected workbook, or an old .xls."""
+    if _has_stream(data, "EncryptionInfo") or _has_stream(data, "EncryptedPackage"):
+        return (f"{name}: this Excel workbook is protected with a password (encrypted), so it can't be read. Open it "
+                "in Excel, remove the password (File > Info > Protect Workbook > Encrypt with Password, and clear "
+                "it), save it as .xlsx or CSV and upload that.")
+    return f"{name}: this is an old-style Excel (.xls) file. Save it as .xlsx or CSV and upload that."
+
+
+def _has_stream(data: bytes, stream: str) -> bool:
+    """Whether a compound file's directory holds a stream of this name. Each directory entry is 128
+    bytes, at a multiple of 128 after the 512-byte header: the name in UTF-16 with its terminating
+    NUL, its length in bytes (NUL included) at byte 64, its type at byte 66 (2: a stream)."""
+    key = stream.encode("utf-16-le") + b"\0\0"
+    at = data.find(key, 512)
+    while at != -1:
+        if at % 128 == 0 and int.from_bytes(data[at + 64:at + 66], "little") == len(key) \
+                and data[at + 66:at + 67] == b"\x02":
+            return True
+        at = data.find(key, at + 1)
+    return False
+
+
+def _open_workbook(name: str, data: bytes, checked: WorkbookCheck):
+    """The workbook (read-only: its sheets are streamed) and its first sheet, once check_workbook passed."""
     import openpyxl  # only Excel uploads need it
 
     try:
-        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise UnreadableFile(
-            f"{name}: this is a zip archive but not a readable Excel workbook ({_first_line(exc)}). "
-            "Expected a CSV or .xlsx export."
-        ) from None
+        # keep_links=False: links to other workbooks hold cached copies of their sheets, not needed.
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+        raise _not_a_workbook(name, _first_line(exc)) from None
+    if not book.worksheets or book.worksheets[0].title != checked.title:
+        book.close()
+        raise _not_a_workbook(name, "its first sheet could not be found")
     sheet = book.worksheets[0]
-    headers: list[str] = []
-    records: list[tuple[int, list[str | None]]] = []
+    # Every row the sheet holds, however many its dimension claims (openpyxl would stop at its last
+    # row, or pad every row to its width).
+    sheet.reset_dimensions()
+    return book, sheet
+
+
+def _sheet_rows(name: str, sheet):
+    """(line, cells as text) of every row of the sheet, empty ones included. Past the row limit, or
+    past twice _MAX_CELLS values (rows are as wide as their last cell), it stops with a message."""
+    limit, values_read = row_limit(), 0
     for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-        cells = [_excel_text(v) for v in values]
-        if not headers:
-            if any(cells):
-                headers = [c.strip() if c else f"column {i + 1}" for i, c in enumerate(cells)]
-            continue
-        if any(c is not None and c.strip() for c in cells):
-            records.append((number, (cells + [None] * len(headers))[: len(headers)]))
-    book.close()
-    if len(headers) < 2:
-        raise UnreadableFile(f"{name}: the first sheet has no header row with at least two columns.")
-    while headers and headers[-1].startswith("column ") and all(r[-1] is None for _, r in records):
-        headers.pop()  # Excel often reports empty trailing columns
-        records = [(n, r[:-1]) for n, r in records]
+        if number > limit:
+            raise _too_many_rows(name, sheet.title, limit)
+        values_read += len(values)
+        if values_read > 2 * _MAX_CELLS:
+            raise _refused(name, f"its sheet '{sheet.title}' has more than the {2 * _MAX_CELLS:,} cells (empty ones "
+                           f"included) {_BEYOND}")
+        yield number, [_excel_text(v) for v in values]
+
+
+def _header_names(cells: list[str | None]) -> list[str]:
+    return [c.strip() if c else f"column {i + 1}" for i, c in enumerate(cells)]
+
+
+def _holds_data(cells: list[str | None]) -> bool:
+    return any(c is not None and c.strip() for c in cells)
+
+
+def _read_xlsx(con, name: str, data: bytes, table: str, select: Selector | None) -> RawFile:
+    """Read the first sheet into DuckDB a batch of rows at a time (so that Python holds one batch,
+    not the sheet), each row as a list of cells: how wide the table is is known at the end."""
     import pyarrow as pa
 
-    arrays = {"line": pa.array([n for n, _ in records], pa.int64())}
-    for i in range(len(headers)):
-        arrays[f"c{i}"] = pa.array([r[i] for _, r in records], pa.string())
-    arrow_table = pa.table(arrays)
-    con.register(f"{table}_arrow", arrow_table)
-    kept = (select(headers) if select else None) or "* EXCLUDE (line)"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {table}_cells AS SELECT line, {kept} FROM {table}_arrow")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_cells")
-    con.unregister(f"{table}_arrow")
-    raw = RawFile(name, table, headers, "xlsx", "Excel workbook", "", rows=len(records))
+    checked = check_workbook(name, data)
+    book, sheet = _open_workbook(name, data, checked)
+    rows_table = f"{table}_rows"
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {rows_table} (line BIGINT, cells VARCHAR[])")
+    headers: list[str] = []
+    lines: list[int] = []
+    batch: list[list[str | None]] = []
+    batched = records = width = 0
+
+    def store():
+        arrow = pa.table({"line": pa.array(lines, pa.int64()), "cells": pa.array(batch, pa.list_(pa.string()))})
+        con.register(f"{table}_batch", arrow)
+        con.execute(f"INSERT INTO {rows_table} SELECT line, cells FROM {table}_batch")
+        con.unregister(f"{table}_batch")
+        lines.clear()
+        batch.clear()
+
+    try:
+        for number, cells in _sheet_rows(name, sheet):
+            if not headers:
+                if any(cells):
+                    headers = _header_names(cells)
+                continue
+            if _holds_data(cells):
+                while cells[-1] is None:
+                    cells.pop()
+                width = max(width, len(cells))
+                lines.append(number)
+                batch.append(cells)
+                records += 1
+                batched += len(cells)
+                if batched >= _BATCH:
+                    store()
+                    batched = 0
+        if batch:
+            store()
+        if len(headers) < 2:
+            raise UnreadableFile(f"{name}: the first sheet has no header row with at least two columns.")
+        # Cells to the right of the header row are read under "column N"; Excel often reports
+        # empty trailing columns, which are dropped.
+        headers += [f"column {i + 1}" for i in range(len(headers), width)]
+        while len(headers) > width and headers[-1].startswith("column "):
+            headers.pop()
+        columns = ", ".join(f"cells[{i + 1}] AS c{i}" for i in range(len(headers)))
+        kept = (select(headers) if select else None) or "* EXCLUDE (line)"
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE {table}_cells AS
+            SELECT line, {kept} FROM (SELECT line, {columns} FROM {rows_table})""")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT * FROM {table}_cells")
+    finally:
+        book.close()
+        con.execute(f"DROP TABLE IF EXISTS {rows_table}")
+    raw = RawFile(name, table, headers, "xlsx", "Excel workbook", "", rows=records)
     if len(book.sheetnames) > 1:
         raw.notes.append(f"read the first sheet ('{sheet.title}') of {len(book.sheetnames)}")
     return raw
+
+
+def workbook_head(name: str, data: bytes, rows: int = 5) -> tuple[list[str], list[list[str | None]]]:
+    """The first sheet's header and its first rows that hold data, as the ingest reads them (for
+    the mapping step's preview); refuses the workbook as read_file does."""
+    checked = check_workbook(name, data)
+    book, sheet = _open_workbook(name, data, checked)
+    headers: list[str] = []
+    body: list[list[str | None]] = []
+    try:
+        for _, cells in _sheet_rows(name, sheet):
+            if not headers:
+                if any(cells):
+                    headers = _header_names(cells)
+            elif _holds_data(cells):
+                body.append(cells)
+                if len(body) == rows:
+                    break
+    finally:
+        book.close()
+    return headers, body
 
 
 def _excel_text(value) -> str | None:

@@ -5,41 +5,71 @@ from __future__ import annotations
 from dashboard.measures import normalise_header
 
 SESSION_TYPES = ("baseline", "infusion", "follow_up")
+AMBIGUOUS = "ambiguous"  # a label that reads as more than one kind of visit: never guessed (METRICS.md 1)
 
-# Normalised value -> session type. Checked first, then the keyword rules below.
-_TYPE_WORDS = {
+# Whole labels (normalised, with or without "visit") that name one kind and nothing else.
+_LABELS = {
     "baseline": ("baseline", "intake", "screening", "screen", "initialassessment", "consult", "consultation",
-                 "evaluation", "pretreatment", "assessment", "initial"),
+                 "pretreatment", "initial", "initialconsult", "pretreatmentassessment"),
     "infusion": ("infusion", "ketamineiv", "ketamineim", "ketamine", "treatment", "iv", "im", "dose", "dosing",
                  "booster", "maintenance", "session", "kapsession", "ketamineinfusion", "spravato", "esketamine"),
     "follow_up": ("followup", "fu", "checkin", "posttreatment", "followupvisit", "onemonthfollowup", "review"),
 }
+# Words inside a longer label that name a kind. "pretreatment" and "posttreatment" are read
+# before "treatment", which they contain.
+_NAMES = {
+    "baseline": ("baseline", "intake", "screen", "consult", "pretreatment", "initial"),
+    "follow_up": ("follow", "checkin", "posttreatment"),
+    "infusion": ("infusion", "booster", "dose", "dosing"),
+}
+# Words that name the treatment, not the visit: an infusion when nothing else is named
+# ("Ketamine IV treatment"), context when something is ("Ketamine follow-up").
+_TREATMENT = ("ketamine", "treatment", "spravato", "esketamine")
+# An assessment is a baseline or a follow-up: which one, only another word can say.
+_ASSESSMENT = ("assessment", "evaluation", "eval")
 _NOT_A_VISIT = ("noshow", "cancel", "cancelled", "canceled", "didnotattend", "dna", "rescheduled", "void")
 _YES = {"yes", "y", "true", "t", "1", "x", "kap", "with", "withkap"}
 _NO = {"no", "n", "false", "f", "0", "none", "without", "nokap"}
 
 
 def session_type(raw: str | None, overrides: dict[str, str] | None = None) -> str | None:
-    """'Ketamine IV' -> 'infusion', '' -> 'infusion' (an empty cell means an infusion), 'No-show' -> None."""
+    """'Ketamine IV' -> 'infusion', '' -> 'infusion' (an empty cell means an infusion), 'No-show' ->
+    None (not a visit), 'Post-infusion assessment' -> AMBIGUOUS (it names an infusion but is an
+    assessment; 'Assessment' alone may be a baseline or a follow-up). A mapping's choice comes first."""
     if raw is None or not raw.strip():
         return "infusion"
-    if overrides:
-        for key, value in overrides.items():
-            if normalise_header(key) == normalise_header(raw) and value in SESSION_TYPES:
-                return value
     key = normalise_header(raw)
+    for label, kind in (overrides or {}).items():
+        if normalise_header(label) == key and kind in SESSION_TYPES:
+            return kind
     if any(word in key for word in _NOT_A_VISIT):
         return None
-    for kind, words in _TYPE_WORDS.items():
-        if key in words or key.replace("visit", "") in words:
+    for kind, labels in _LABELS.items():
+        if key in labels or key.replace("visit", "") in labels:
             return kind
-    if "follow" in key or "checkin" in key:
-        return "follow_up"
-    if any(w in key for w in ("baseline", "intake", "screen")):
-        return "baseline"
-    if any(w in key for w in ("infusion", "ketamine", "treatment", "booster", "dose")):
+    named = _kinds_named(key)
+    if len(named) > 1:
+        return AMBIGUOUS
+    if any(word in key for word in _ASSESSMENT):
+        # "Intake assessment", "Follow-up assessment": the other word says which; alone, or beside
+        # an infusion ("Post-infusion assessment"), it can't be told.
+        return named.pop() if named and named != {"infusion"} else AMBIGUOUS
+    if named:
+        return named.pop()
+    if any(word in key for word in _TREATMENT):
         return "infusion"
     return None
+
+
+def _kinds_named(key: str) -> set[str]:
+    """The kinds of visit that the words inside a normalised label name (see _NAMES)."""
+    named = set()
+    for kind, words in _NAMES.items():
+        for word in words:
+            if word in key:
+                named.add(kind)
+                key = key.replace(word, " ")  # "posttreatment" is not also "treatment"
+    return named
 
 
 def flag(raw: str) -> str:

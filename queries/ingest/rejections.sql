@@ -12,7 +12,7 @@ WITH headers AS (
         CASE
             WHEN p.row_problem = 'no patient id' THEN h.patient_col
             WHEN p.row_problem IN ('no session date', 'unreadable date') THEN h.date_col
-            WHEN p.row_problem LIKE 'not a visit%' THEN h.type_col
+            WHEN p.row_problem LIKE 'not a visit%' OR p.row_problem LIKE 'ambiguous session type%' THEN h.type_col
             ELSE ''
         END AS "column",
         coalesce(p.rejected_value, '') AS value,
