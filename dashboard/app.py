@@ -107,7 +107,7 @@ def main() -> None:
                                              "below." if not app_sidebar.cohort_note(cohort) else
                                              "no patient matches these filters."))
         if not presenting:
-            app_intake.what_we_read(dataset, overall.left_out_after_as_of, expanded=True)
+            app_intake.what_we_read(dataset, overall, expanded=True)
             app_intake.data_quality(dataset)
         return
     app_panels.tiles(overall)
@@ -117,7 +117,7 @@ def main() -> None:
         st.markdown(f"Compared by **{plain(compared_by)}**: "
                     f"patients started {sizes}. The tiles above count all the selected patients.")
     if not presenting:
-        app_intake.what_we_read(dataset, overall.left_out_after_as_of, expanded=not data.is_sample)
+        app_intake.what_we_read(dataset, overall, expanded=not data.is_sample)
     # Patient-level detail only outside presentation mode, and only when asked for (in the tab).
     dropouts = None if presenting else (lambda: engine.dropouts_to_call(settings, cohort))
 

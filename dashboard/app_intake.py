@@ -12,6 +12,8 @@ import streamlit as st
 
 from dashboard.formatting import csv_bytes, plain
 from dashboard.ingest import Dataset, Mapping
+from dashboard.labels import left_out_note
+from dashboard.metrics import MetricTables
 from dashboard.report import rejections_by_reason
 from dashboard.ingest.reading import UnreadableFile, decode, sniff_delimiter, workbook_head
 from dashboard.ingest.columns import CANONICAL_ALIASES
@@ -23,7 +25,7 @@ ROLES = {"patient_id": "Patient id", "session_date": "Visit date", "session_type
          "infusion_number": "Infusion number (optional)"}
 
 
-def what_we_read(dataset: Dataset, left_out_after_as_of: int, expanded: bool = False) -> None:
+def what_we_read(dataset: Dataset, overall: MetricTables, expanded: bool = False) -> None:
     """Per file: its form and date style (and why), rows read/used/rejected, and how each column was read."""
     files = len(dataset.files)
     title = (f"What we read: {files} file{'s' * (files > 1)}, {dataset.rows_read:,} rows, "
@@ -39,8 +41,8 @@ def what_we_read(dataset: Dataset, left_out_after_as_of: int, expanded: bool = F
             with columns.popover("Columns", width="stretch", help="How each column of the file was read"):
                 st.dataframe(pd.DataFrame(f.columns, columns=["Column in the file", "Read as", "How"]),
                              hide_index=True)
-        if left_out_after_as_of:
-            st.caption(f"{left_out_after_as_of:,} visits are dated after the as-of date and left out of every number.")
+        if note := left_out_note(overall.left_out_after_as_of, overall.dated_in_future):
+            st.caption(note)
         if dataset.rows_rejected:
             st.caption("The Data quality tab lists every rejected row and value, with a download.")
 

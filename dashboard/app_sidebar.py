@@ -121,8 +121,11 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
         end = st.number_input("End-of-series score within (days after the last infusion)", 0, 90, d.end_of_series_days)
         follow_up = st.number_input("One-month follow-up at (days after the last infusion)", 1, 365, d.follow_up_days)
         low, high = st.slider("Follow-up window (days)", 0, 180, d.follow_up_window)
-        as_of = st.date_input("Data read as of", value=latest or date.today(),
-                              help="Visits after this date are left out. Default: the latest visit in the data.")
+        # Never after today (METRICS.md 2); visits before 1990 are rejected, so none is earlier.
+        as_of = st.date_input("Data read as of", value=latest or date.today(), min_value=date(1990, 1, 1),
+                              max_value=date.today(),
+                              help="Visits after this date are left out. Default: the latest visit in the data "
+                                   "up to today.")
         min_cell = st.number_input("Hide counts below (0 = off)", 0, 100, d.min_cell,
                                    help="Small-cell suppression: counts below this show as '<K' and their rates are hidden.")
     low, high = min(low, follow_up), max(high, follow_up)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from dashboard import db
 from dashboard.formatting import csv_text
+from dashboard.labels import left_out_note
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
+from dashboard.methods_text import as_plain_text
 from dashboard.metrics import Engine, MetricRows
 from dashboard.settings import CONTROL_PERIODS, Settings, parse_window
 
@@ -37,7 +39,8 @@ REJECTION_COLUMNS = ["file", "line", "column", "value", "reason"]
 
 def parser() -> argparse.ArgumentParser:
     d = Settings()
-    p = argparse.ArgumentParser(prog="python -m dashboard.export", description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(prog="python -m dashboard.export", description=__doc__.splitlines()[0],
+                                epilog=as_plain_text(d), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="CSV or XLSX visit exports")
     p.add_argument("--out", required=True, type=Path, help="folder for the CSV files")
     p.add_argument("--measure", default=d.measure, help="primary measure (default %(default)s)")
@@ -48,7 +51,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--baseline-window-days", type=int, default=d.baseline_window_days)
     p.add_argument("--end-of-series-days", type=int, default=d.end_of_series_days)
     p.add_argument("--response-reduction", type=float, default=d.response_reduction)
-    p.add_argument("--as-of", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: latest visit)")
+    p.add_argument("--as-of", type=date.fromisoformat, default=None,
+                   help="YYYY-MM-DD (default: the latest visit up to today; never after today)")
     p.add_argument("--follow-up-days", type=int, default=d.follow_up_days)
     p.add_argument("--follow-up-window", type=parse_window, default=d.follow_up_window, help="e.g. 21..45")
     p.add_argument("--min-cell", type=int, default=d.min_cell, help="suppress counts below this (default off)")
@@ -87,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
         dataset = load(db.connect(threads=db.CLI_THREADS), files, measures, mapping, dimensions=dimensions,
                        score_measures=None if args.report else {settings.measure})
         engine = Engine(dataset, only_primary=not args.report)
-        write_all(args.out, dataset, engine.rows(settings, [t for t, _ in FILES.values()]), [str(p) for p in args.inputs])
+        tables = engine.rows(settings, [t for t, _ in FILES.values()])
+        write_all(args.out, dataset, tables, [str(p) for p in args.inputs])
         if args.report:
             from dashboard.report import write_report  # imported here: only the report needs vl-convert
 
@@ -99,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         # Never guessed (METRICS.md 1): the rows are rejected until a mapping file names the kind.
         print(f"note: session type '{label}' reads as more than one kind of visit; its {rows} rows were rejected. "
               f"Name its kind in a mapping file (--map), under \"session_types\".", file=sys.stderr)
+    if note := left_out_note(tables.left_out_after_as_of, tables.dated_in_future):
+        print(f"note: {note}", file=sys.stderr)
     print(f"wrote {len(FILES) + 2} files to {args.out}: {dataset.rows_read} rows read, "
           f"{dataset.rows_used} used, {dataset.rows_rejected} rejected"
           + (f"; and the report to {args.report}" if args.report else ""))
@@ -125,6 +132,7 @@ def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str]) -> Non
         "rows_used": dataset.rows_used,
         "rows_rejected": dataset.rows_rejected,
         "visits_after_as_of": metrics.left_out_after_as_of,
+        "visits_dated_in_future": metrics.dated_in_future,
     }
     (out / "settings.json").write_text(json.dumps(settings_json, indent=2) + "\n", encoding="utf-8")
 

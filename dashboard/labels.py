@@ -1,6 +1,7 @@
-"""What the app, the report and the exports call things: one place, no Streamlit."""
+"""What the app, the report and the exports call things: one place, no Streamlit (and no pandas:
+the CSV export imports it)."""
 
-import pandas as pd
+from datetime import date
 
 # The five headline tiles, in order.
 TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
@@ -30,12 +31,26 @@ def timing_note(timing: str) -> str:
     return "Scores taken after each infusion: the score at infusion n is the patient's score after n infusions."
 
 
+def left_out_note(after_as_of: int, in_future: int) -> str:
+    """The visits no number uses because of their date (METRICS.md 2), in one sentence; '' if none."""
+    parts = []
+    if after_as_of:
+        parts.append(f"{after_as_of:,} visit{'s' * (after_as_of != 1)} dated after the as-of date")
+    if in_future:
+        parts.append(f"{in_future:,}{' visit' * (not parts)}{'s' * (in_future != 1 and not parts)} dated in the future "
+                     "(after today: scheduled appointments or mistyped years)")
+    if not parts:
+        return ""
+    one = after_as_of + in_future == 1
+    return " and ".join(parts) + (" is" if one else " are") + " left out of every number."
+
+
 def period_labels(starts, period: str) -> list[str]:
     """The p-charts' points in words: 'Jan 2025' by month, 'Q1 2025' by quarter."""
-    dates = pd.to_datetime(pd.Series(starts, dtype=object))
+    dates = [date.fromisoformat(str(d)[:10]) for d in starts]
     if period == "quarter":
-        return [f"Q{d.quarter} {d.year}" for d in dates]
-    return dates.dt.strftime("%b %Y").tolist()
+        return [f"Q{(d.month - 1) // 3 + 1} {d.year}" for d in dates]
+    return [d.strftime("%b %Y") for d in dates]
 
 
 def control_intro(period: str, compared: bool = False) -> str:

@@ -64,6 +64,7 @@ class MetricTables:
     trajectories: pd.DataFrame
     monthly: pd.DataFrame  # p-charts by month (or quarter) of series start
     left_out_after_as_of: int = 0
+    dated_in_future: int = 0  # visits dated after the day the data was read: never in any number
     groups: list[str] = field(default_factory=list)
     # The tables as they may be shown (dashboard.suppression.shown_metrics), set by whoever shows them.
     shown: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -88,16 +89,19 @@ class MetricRows:
     settings: Settings
     as_of: date
     left_out_after_as_of: int
+    dated_in_future: int
     tables: dict[str, tuple[list[str], list[tuple]]]
 
 
 class Engine:
     """Computes metrics for one loaded dataset, caching the stages it can."""
 
-    def __init__(self, dataset: Dataset, only_primary: bool = False, results_kept: int = RESULTS_KEPT):
+    def __init__(self, dataset: Dataset, only_primary: bool = False, results_kept: int = RESULTS_KEPT,
+                 today: date | None = None):
         """only_primary: build assessments for the primary measure alone (the CSV export needs no
         trajectories of the others). results_kept: how many (settings, cohort) combinations keep
-        their tables (more for an engine that several sessions share)."""
+        their tables (more for an engine that several sessions share). today: the day the data is
+        read (tests fix it); visits after it are "dated in the future", never the as-of date."""
         self.dataset = dataset
         self.con = dataset.con
         self.only_primary = only_primary
@@ -105,13 +109,18 @@ class Engine:
         self._series_key = None
         self._outcome_key = None
         self._cohort_key = None
-        self._left_out = 0  # visits after as_of, counted when the series are built
+        self._left_out = 0  # visits after as_of (and not after today), counted when the series are built
         self._start_ranges: dict[tuple, tuple[date, date] | None] = {}  # series key -> first and last start
         self.results_kept = results_kept
         # (settings, cohort) -> the metric tables computed for them and the visits left out, most
         # recently used last. The data never changes after load, so they stay valid.
         self._results: OrderedDict[tuple, tuple[dict[str, pd.DataFrame], int]] = OrderedDict()
-        self.latest_date: date | None = self.con.execute("SELECT max(session_date) FROM visits").fetchone()[0]
+        self.today = today or date.today()
+        # METRICS.md 2: a scheduled appointment or a typo such as 2205 can never become the as-of date.
+        self.latest_date: date | None
+        self.latest_date, self.dated_in_future = self.con.execute(
+            "SELECT max(session_date) FILTER (WHERE session_date <= $today), count(*) FILTER (WHERE session_date > $today) "
+            "FROM visits", {"today": self.today}).fetchone()
 
     def params(self, settings: Settings) -> dict:
         settings.validate()
@@ -121,8 +130,11 @@ class Engine:
         if not measure.lower_is_better:
             raise ValueError(f"{measure.label} is higher-is-better, so it can't be the primary measure.")
         low, high = settings.follow_up_window
+        as_of = settings.as_of or self.latest_date or self.today
+        if as_of > self.today:
+            raise ValueError(f"The as-of date {as_of} is after today ({self.today}): the data can only be read up to today.")
         return {
-            "as_of": settings.as_of or self.latest_date or date.today(),
+            "as_of": as_of,
             "planned": settings.planned,
             "series_gap_days": settings.series_gap_days,
             "score_timing": settings.score_timing,
@@ -144,10 +156,11 @@ class Engine:
         params = self.params(settings)
         series_key = _key(params, _SERIES_KEYS)
         if series_key != self._series_key:
-            for step in ("series_infusions", "patient_series", "assessments"):
+            for step in ("known_dims", "series_infusions", "patient_series", "assessments"):
                 sql.run(self.con, step, params)
             self._left_out = self.con.execute(
-                "SELECT count(*) FROM visits WHERE session_date > $as_of", {"as_of": params["as_of"]}).fetchone()[0]
+                "SELECT count(*) FROM visits WHERE session_date > $as_of AND session_date <= $today",
+                {"as_of": params["as_of"], "today": self.today}).fetchone()[0]
             self._series_key, self._outcome_key, self._cohort_key = series_key, None, None
         outcome_key = _key(params, _OUTCOME_KEYS)
         if outcome_key != self._outcome_key:
@@ -205,6 +218,7 @@ class Engine:
             self._results.popitem(last=False)
         frames = {name: kept[name].copy() if name in wanted else pd.DataFrame() for name in TABLES}
         return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=left_out,
+                            dated_in_future=self.dated_in_future,
                             groups=frames["summary"]["grp"].tolist(), **frames)
 
     def rows(self, settings: Settings, tables: Iterable[str]) -> MetricRows:
@@ -216,7 +230,7 @@ class Engine:
         for name in tables:
             result = sql.run(self.con, TABLES[name], params)
             found[name] = ([column for column, *_ in result.description], result.fetchall())
-        return MetricRows(settings, params["as_of"], self._left_out, found)
+        return MetricRows(settings, params["as_of"], self._left_out, self.dated_in_future, found)
 
     def dropouts_to_call(self, settings: Settings, cohort: Cohort | None = None) -> pd.DataFrame:
         """Patient-level: the cohort's patients who stopped early, newest first (dropouts_to_call.sql).

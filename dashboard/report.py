@@ -28,7 +28,8 @@ import pandas as pd
 from dashboard import charts, headlines
 from dashboard.export import FILES
 from dashboard.formatting import count, csv_text, percent, readable
-from dashboard.labels import SETTING_NAMES, control_columns, control_intro, control_rows, control_titles, timing_note
+from dashboard.labels import (SETTING_NAMES, control_columns, control_intro, control_rows, control_titles, left_out_note,
+                              timing_note)
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
@@ -452,8 +453,7 @@ def _data_section(dataset, m: MetricTables, o: MetricTables, cohort_text: list[s
                           for f in dataset.files])
     parts = [_p(f"{len(dataset.files)} file{'s' * (len(dataset.files) != 1)} read: {dataset.rows_read:,} rows, "
                 f"{dataset.rows_used:,} used, {dataset.rows_rejected:,} rejected whole."
-                + (f" {o.left_out_after_as_of:,} visits are dated after the as-of date and left out of every number."
-                   if o.left_out_after_as_of else "")),
+                + (" " + note if (note := left_out_note(o.left_out_after_as_of, o.dated_in_future)) else "")),
              _table(files, {"name": "File", "read_as": "Read as", "rows_read": "Rows read", "rows_used": "Used",
                             "rows_rejected": "Rejected"}, "Files in use",
                     counts=("rows_read", "rows_used", "rows_rejected"))]

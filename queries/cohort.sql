@@ -9,7 +9,7 @@ WITH filters AS (
     SELECT p.patient_key, bool_and(list_contains(f.allowed, coalesce(d.value, '(not recorded)'))) AS passes
     FROM patients p
     CROSS JOIN filters f
-    LEFT JOIN patient_dims d ON d.patient_key = p.patient_key AND d.dim = f.dim
+    LEFT JOIN known_dims d ON d.patient_key = p.patient_key AND d.dim = f.dim
     GROUP BY p.patient_key
 )
 SELECT p.patient_key,
@@ -17,7 +17,7 @@ SELECT p.patient_key,
 FROM patients p
 LEFT JOIN checks c USING (patient_key)
 LEFT JOIN patient_series s USING (patient_key)
-LEFT JOIN patient_dims g ON g.patient_key = p.patient_key AND g.dim = $split_by
+LEFT JOIN known_dims g ON g.patient_key = p.patient_key AND g.dim = $split_by
 WHERE coalesce(c.passes, true)
     AND ($start_from::DATE IS NULL OR s.first_date >= $start_from::DATE)
     AND ($start_to::DATE IS NULL OR s.first_date <= $start_to::DATE)

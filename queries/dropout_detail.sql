@@ -5,7 +5,7 @@ SELECT c.grp, o.infusions AS n, o.response_at_last,
     count(*) AS patients
 FROM outcomes o
 JOIN cohort c USING (patient_key)
-LEFT JOIN patient_dims d ON d.patient_key = o.patient_key AND d.dim = 'discontinuation_reason'
+LEFT JOIN known_dims d ON d.patient_key = o.patient_key AND d.dim = 'discontinuation_reason'
 WHERE o.status = 'dropped'
 GROUP BY ALL
 ORDER BY c.grp, n, o.response_at_last, reason

@@ -8,6 +8,6 @@ SELECT p.patient_id, c.grp, o.first_date AS series_start, o.last_date AS last_in
 FROM outcomes o
 JOIN cohort c USING (patient_key)
 JOIN patients p USING (patient_key)
-LEFT JOIN patient_dims d ON d.patient_key = o.patient_key AND d.dim = 'discontinuation_reason'
+LEFT JOIN known_dims d ON d.patient_key = o.patient_key AND d.dim = 'discontinuation_reason'
 WHERE o.status = 'dropped'
 ORDER BY o.last_date DESC, p.patient_id

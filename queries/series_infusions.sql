@@ -1,7 +1,7 @@
 -- Every infusion up to $as_of, numbered k in date order, and whether it belongs to the patient's
 -- initial series (METRICS.md 2): the series ends at the first gap of more than $series_gap_days
 -- between consecutive infusions or once it holds the planned count; later infusions are boosters.
--- A planned_infusions dimension overrides $planned for that patient.
+-- A planned_infusions dimension, as known at $as_of (known_dims.sql), overrides $planned for that patient.
 CREATE OR REPLACE TEMP TABLE series_infusions AS
 WITH infusions AS (
     SELECT patient_key, visit_id, session_date, infusion_number, COLUMNS('^score_[0-9]+$'),
@@ -15,7 +15,7 @@ WITH infusions AS (
     SELECT patient_key, min(k) AS first_gap_k FROM infusions WHERE gap > $series_gap_days::INTEGER GROUP BY patient_key
 ), planned AS (
     SELECT patient_key, parsed_number(value, false) AS planned
-    FROM patient_dims WHERE dim = 'planned_infusions'
+    FROM known_dims WHERE dim = 'planned_infusions'
 ), counted AS (
     SELECT i.*, g.first_gap_k,
         coalesce(CASE WHEN p.planned >= 1 AND p.planned % 1 = 0 THEN p.planned::INTEGER END, $planned::INTEGER) AS planned

@@ -261,6 +261,12 @@ def test_methods_show_the_settings_in_force():
     assert set(settings["Name in exports"]) >= {"measure", "score_timing", "planned", "series_gap_days", "as_of",
                                                 "follow_up_window", "min_cell", "response_reduction"}
     assert "How these numbers are computed" in [e.label for e in at.expander]
+    # The same definitions as the export's --help (dashboard.methods_text), settings filled in.
+    text = " ".join(m.value for m in at.markdown)
+    for term in ("A visit", "Dates", "Numbers", "Session types", "The series", "Score after n infusions",
+                 "Intention to treat", "Durability", "Small counts"):
+        assert f"**{term}**" in text
+    assert "before 1990-01-01" in text and "dated in the future" in text and "never guessed" in text
 
 
 def test_excel_export_with_odd_headers_gets_the_mapping_step():

@@ -158,7 +158,8 @@ AMBIGUOUS_EXPORT = HEADER.replace(",infusion_number", "") + (
 
 def test_an_ambiguous_session_type_is_rejected_and_asked_about():
     ds = load_files(("t.csv", AMBIGUOUS_EXPORT.encode()))
-    assert ds.ambiguous_session_types == [("Post-infusion assessment", 1), ("post infusion assessment", 1)]
+    # Two spellings of one label are one question (one choice in the app applies to both).
+    assert ds.ambiguous_session_types == [("Post-infusion assessment", 2)]
     assert [(r[1], r[4].split(":")[0]) for r in ds.rejection_rows()] == [(4, "ambiguous session type"),
                                                                           (6, "ambiguous session type")]
     m = metrics_for(ds, planned=3)
@@ -235,3 +236,38 @@ def test_dimensions_and_planned_counts_come_from_the_first_series_infusion():
     m = metrics_for(ds)
     s = m.summary.iloc[0]
     assert (s.completed, s.in_progress) == (1, 1)  # U completed at 3 of 3; V at 2 of 4, 3 days before as-of
+
+
+def test_a_value_given_only_after_as_of_is_not_known_at_as_of():
+    """W's three infusions (01-02, 01-05, 01-08) leave planned_infusions and site empty; a follow-up
+    on 02-10 gives planned 3 and site North. Read at 01-20, that row is left out like any row after
+    as_of: W's planned count is the default 6, so W is in progress (L = 3, 12 days before as-of),
+    and W's site is not recorded. Before the fix W was completed (planned 3) at site North. Read
+    at 02-10, the row counts: completed, North."""
+    from datetime import date
+
+    from dashboard.metrics import Cohort
+
+    text = ("patient_id,session_date,session_type,infusion_number,site,planned_infusions,phq9\n"
+            "W,2025-01-01,baseline,,,,20\n" "W,2025-01-02,infusion,1,,,20\n" "W,2025-01-05,infusion,2,,,15\n"
+            "W,2025-01-08,infusion,3,,,12\n" "W,2025-02-10,follow_up,,North,3,9\n")
+    ds = load_files(("w.csv", text.encode()))
+    early = metrics_for(ds, Cohort(split_by="site"), as_of=date(2025, 1, 20))
+    s = early.summary.iloc[0]
+    assert (s.grp, s.completed, s.in_progress) == ("(not recorded)", 0, 1)  # before: ("North", 1, 0)
+    late = metrics_for(ds, Cohort(split_by="site"))
+    s = late.summary.iloc[0]
+    assert (s.grp, s.completed, s.in_progress) == ("North", 1, 0)
+
+
+def test_the_exports_help_states_each_edge_of_the_contract():
+    """--help carries the same definitions as the app's methods text (dashboard.methods_text)."""
+    done = subprocess.run([sys.executable, "-m", "dashboard.export", "--help"], cwd=ROOT, capture_output=True, text=True)
+    text = " ".join(done.stdout.split())
+    for phrase in ("exact repeat", "20 and 20.0", "decimal comma only in files whose delimiter is not a comma",
+                   "1_0, 1e1, 0x1A, Infinity", "never guessed", "carries a number above 1",
+                   "an empty number does not mean that", "first non-empty value by date",
+                   "one on the same day does not count", "no remission figures (empty, not 0)",
+                   "stands at n with that score in", "on a later day than it", "before 1990-01-01",
+                   "dated in the future", "never after today", "a zero always shows as 0"):
+        assert phrase in text, phrase

@@ -15,7 +15,7 @@ from dashboard import db, sql
 from dashboard.ingest.columns import ColumnPlan, Mapping, MappingError, plan_columns
 from dashboard.ingest.reading import RawFile, UnreadableFile, drop_raw, read_file
 from dashboard.ingest.values import AMBIGUOUS, DATE_STYLE_NAMES, session_type
-from dashboard.measures import BUILTIN, Measure, measure_for_header
+from dashboard.measures import BUILTIN, Measure, measure_for_header, normalise_header
 
 if TYPE_CHECKING:  # pandas is slow to import, and reading the files needs none of it
     import pandas as pd
@@ -202,9 +202,9 @@ def load(
     for raw in raws:
         drop_raw(con, raw)
     _count_rows(con, summaries)
-    ambiguous = con.execute(
+    ambiguous = _spellings_grouped(con.execute(
         """SELECT value, count(*) AS rows FROM rejections WHERE starts_with(reason, 'ambiguous session type')
-        GROUP BY value ORDER BY rows DESC, value""").fetchall()
+        GROUP BY value ORDER BY rows DESC, value""").fetchall())
     for table in _SCRATCH:
         con.execute(f"DROP TABLE IF EXISTS {table}")
     for column in _PARSED_ONLY:
@@ -374,6 +374,18 @@ def _fill_lookups(con, measures: dict[str, Measure], mapping: Mapping | None) ->
         "SELECT DISTINCT measure_raw FROM staged_cells WHERE measure_raw IS NOT NULL").fetchall()]
     if names:
         con.executemany("INSERT INTO measure_map VALUES (?, ?)", [(n, measure_for_header(n, measures)) for n in names])
+
+
+def _spellings_grouped(labels: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Labels that differ only in case, spaces or punctuation ('Post-infusion assessment', 'post
+    infusion assessment') are one question: a mapping's choice applies to every spelling
+    (values.session_type compares them normalised). Each group is named by its most used spelling."""
+    groups: dict[str, tuple[str, int]] = {}
+    for label, rows in labels:  # most rows first
+        key = normalise_header(label)
+        name, total = groups.get(key, (label, 0))
+        groups[key] = (name, total + rows)
+    return sorted(groups.values(), key=lambda g: (-g[1], g[0]))
 
 
 def _stage_dimensions(con, file_idx: int, raw: RawFile, plan: ColumnPlan, wanted: set[str] | None) -> None:

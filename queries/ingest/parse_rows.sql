@@ -39,6 +39,8 @@ WITH date_parts AS (
             WHEN p.patient_id IS NULL THEN 'no patient id'
             WHEN d.date_txt IS NULL THEN 'no session date'
             WHEN d.session_date IS NULL THEN 'unreadable date'
+            -- METRICS.md 2: EHR placeholders such as 1900-01-01, or a year typed as 0202.
+            WHEN d.session_date < DATE '1990-01-01' THEN 'not a plausible visit: dated before 1990-01-01'
             -- A label that reads as more than one kind is never guessed (METRICS.md 1).
             WHEN t.ambiguous THEN 'ambiguous session type: it reads as more than one kind of visit (say which in the column mapping)'
             WHEN r.type_raw IS NOT NULL AND t.session_type IS NULL THEN 'not a visit: unrecognised session type'
@@ -46,7 +48,7 @@ WITH date_parts AS (
         -- The value a row is rejected for, as written (rejections.sql).
         CASE
             WHEN problem = 'no patient id' THEN coalesce(r.patient_raw, '')
-            WHEN problem IN ('no session date', 'unreadable date') THEN coalesce(r.date_raw, '')
+            WHEN problem IN ('no session date', 'unreadable date') OR problem LIKE 'not a plausible visit%' THEN coalesce(r.date_raw, '')
             WHEN problem LIKE 'not a visit%' OR t.ambiguous THEN coalesce(r.type_raw, '')
         END AS rejected_value
     FROM staged_rows r
