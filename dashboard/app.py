@@ -17,6 +17,7 @@ from dashboard import app_auth, app_intake, app_methods, app_panels, app_present
 from dashboard.app_data import loaded  # noqa: E402
 from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
+from dashboard.labels import data_source  # noqa: E402
 from dashboard.metrics import Cohort  # noqa: E402
 from dashboard.suppression import shown_metrics  # noqa: E402
 
@@ -44,11 +45,10 @@ def main() -> None:
     inputs = app_sidebar.files_in()
     try:
         data = loaded(inputs)
-    except MappingError as exc:
+    except MappingError:  # a question, not an error: the mapping step says why, in plain words
         st.session_state["load_failed"] = True
         st.session_state["mapping_needed"] = True  # open the sidebar's saved-mapping uploader
         st.title("Ketamine clinic outcomes")
-        st.error(plain(str(exc)))
         app_intake.mapping_step(inputs.files(), inputs.measures, inputs.mapping)
         return
     except UnreadableFile as exc:
@@ -88,12 +88,14 @@ def main() -> None:
         overall = metrics = engine.compute(
             settings, whole, None if wanted is None else TILE_TABLES | wanted | OVERALL_TABLES.get(open_tab, set()))
         metrics.shown = suppressed((data.key, settings, cohort), lambda: shown_metrics(metrics))
+    source = data_source(data.is_sample, [f.name for f in dataset.files], overall.first_visit, overall.last_visit,
+                         overall.as_of)
     if presenting:
-        app_present.header(settings, primary.label, app_sidebar.cohort_note(cohort), compared_by, overall.as_of)
+        app_present.header(settings, primary.label, app_sidebar.cohort_note(cohort), compared_by, source,
+                           data.is_sample)
     else:
-        badge = (":orange-badge[Sample data: synthetic patients]" if data.is_sample
-                 else f":blue-badge[Your data: {len(dataset.files)} file{'s' * (len(dataset.files) > 1)}]")
-        st.markdown(f"{badge} Primary measure **{primary.label}** · "
+        badge = ":orange-badge[Sample data]" if data.is_sample else ":blue-badge[Your data]"
+        st.markdown(f"{badge} {plain(source)}  \nPrimary measure **{plain(primary.label)}** · "
                     f"{app_panels.timing_note(settings.score_timing)}")
         if note := app_sidebar.cohort_note(cohort):
             st.markdown(f":violet-badge[Filtered] {plain(note)}")

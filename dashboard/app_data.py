@@ -18,7 +18,6 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import duckdb
 import streamlit as st
@@ -28,8 +27,8 @@ from dashboard.ingest import Dataset, Mapping, MappingError, UnreadableFile, loa
 from dashboard.ingest import reading
 from dashboard.measures import BUILTIN, Measure
 from dashboard.metrics import Engine
+from dashboard.sample import SAMPLE
 
-SAMPLE = Path(__file__).resolve().parent.parent / "sample_data" / "ketamine_clinic_export.csv"
 # The most visit rows one session reads (all its files together): a 200 MB export (the largest
 # upload, server.maxUploadSize) holds about 2.4 million. Bounds the memory a session can take.
 # DASHBOARD_MAX_ROWS changes it (reading.row_limit; reading a workbook applies it too).
@@ -126,6 +125,7 @@ def _session_data(key: str, _inputs: Inputs) -> Loaded:
     con = db.connect()
     try:
         dataset = load(con, _inputs.files(), _inputs.measures or BUILTIN, _inputs.mapping_in_use)
+        dataset.is_sample = _inputs.is_sample
     except BaseException:
         con.close()
         raise
@@ -139,6 +139,7 @@ def _shared_sample(key: str) -> Loaded:
     Its engine keeps more results, which all the sessions reuse (bench/load_sessions.py)."""
     con = db.connect()
     dataset = load(con, [(SAMPLE.name, SAMPLE.read_bytes())])
+    dataset.is_sample = True
     lock = threading.RLock()
     return Loaded(key, OneAtATime(dataset, lock), OneAtATime(Engine(dataset, results_kept=SHARED_RESULTS), lock), True)
 
@@ -150,8 +151,9 @@ def check_size(inputs: Inputs) -> None:
     has none), so before anything is parsed; a workbook past the bounds reading.check_workbook
     reads from its zip directory is refused here too."""
     limit = reading.row_limit()
-    lines = {e.name: reading.workbook_rows(e.name, e.data) if e.data.startswith(b"PK\x03\x04") else e.data.count(b"\n")
-             for e in inputs.exports}
+    # A CSV's lines however they end: LF, CR LF or a lone CR (reading.line_count).
+    lines = {e.name: reading.workbook_rows(e.name, e.data) if e.data.startswith(b"PK\x03\x04")
+             else reading.line_count(e.data) for e in inputs.exports}
     total = sum(lines.values())
     if total > limit:
         what = (f"{next(iter(lines))} has about {total:,} rows" if len(lines) == 1

@@ -16,7 +16,8 @@ from dashboard.labels import left_out_note
 from dashboard.metrics import MetricTables
 from dashboard.report import rejections_by_reason
 from dashboard.ingest.reading import UnreadableFile, decode, sniff_delimiter, workbook_head
-from dashboard.ingest.columns import CANONICAL_ALIASES
+from dashboard.ingest.header import find_header
+from dashboard.ingest.columns import CANONICAL_ALIASES, LONG_MEASURE_ALIASES, LONG_SCORE_ALIASES
 from dashboard.measures import Measure, measure_for_header, normalise_header
 
 DATE_STYLES = {"auto": "Detect from the file", "iso": "ISO, 2025-12-31", "us": "US, month first: 12/31/2025",
@@ -80,10 +81,10 @@ def rejections_csv(rejections: pd.DataFrame) -> bytes:
 
 
 def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], current: Mapping | None) -> None:
-    """Choose the columns the dashboard could not recognise; the result can be saved for next month."""
-    st.subheader("Map your columns")
-    st.caption("Tell the dashboard which column holds what. You can save the result and load it next month "
-               "(sidebar: Saved column mapping and extra measures).")
+    """Ask which column holds what, for exports whose headers the dashboard does not recognise (a
+    question, not an error: nothing is wrong with the file). The required choices are marked; the
+    result can be saved for next month."""
+    st.subheader("Which column holds what?")
     names = [name for name, _ in files]
     shown = st.selectbox("File", names, format_func=plain, key="map_file") if len(files) > 1 else names[0]
     try:
@@ -92,12 +93,20 @@ def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], c
         st.error(plain(str(exc)))
         return
     if not headers:
-        st.info("This file has no header row to map.")
+        st.info("This file has no header row, so there are no columns to choose from.")
         return
-    st.caption(f"The first rows of {plain(shown)}, as written in the file (patient-level data: shown only here).")
-    st.dataframe(preview, hide_index=True)
     # Start from what the headers already say (and from the mapping in use), so only the gaps need choosing.
     guesses = _guess_columns(headers, measures) | {role: h for h, role in (current.columns if current else {}).items()}
+    long = _long_layout(headers)
+    unknown = _still_needed(guesses, measures, long)
+    st.info((f"The dashboard can't tell which column of {plain(shown)} holds {_joined(unknown)}: the headers are "
+             "not ones it knows. " if unknown else
+             "The dashboard can't tell which column of your files holds what: some headers are not ones it knows. ") +
+            "Please choose below. The patient id, the visit date and at least one score are required; the rest "
+            "help if your file has them. You can save your choices and load them next month (sidebar: Saved "
+            "column mapping and extra measures).", icon=":material/help:")
+    st.caption(f"The first rows of {plain(shown)}, as written in the file (patient-level data: shown only here).")
+    st.dataframe(preview, hide_index=True)
     options = ["(none)"] + headers
 
     def choose(where, role: str, label: str) -> str:
@@ -108,8 +117,10 @@ def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], c
     choices = {}
     cols = st.columns(4)
     for i, (role, label) in enumerate(ROLES.items()):
-        choices[role] = choose(cols[i], role, label)
-    st.markdown("**Score columns** (at least one)")
+        choices[role] = choose(cols[i], role, f"{label} {REQUIRED_MARK}" if role in REQUIRED_ROLES else label)
+    st.markdown("**Score columns (at least one required)**" if not long else
+                "**Score columns**: this file has a measure column and a score column, read as they are; "
+                "choose columns here only for scores kept in columns of their own")
     cols = st.columns(4)
     for i, measure in enumerate(measures.values()):
         choices[measure.name] = choose(cols[i % 4], measure.name, measure.label)
@@ -119,13 +130,38 @@ def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], c
     columns = {header: role for role, header in choices.items() if header != "(none)"}
     mapping = Mapping(columns=columns, session_types=current.session_types if current else {},
                       date_style=date_style)
-    ready = choices["patient_id"] != "(none)" and choices["session_date"] != "(none)"
+    missing = _still_needed({role: h for role, h in choices.items() if h != "(none)"}, measures, long)
     left, right = st.columns(2)
-    if left.button("Use this mapping", type="primary", disabled=not ready,
-                   help=None if ready else "Choose at least the patient id and the visit date."):
+    if left.button("Use this mapping", type="primary", disabled=bool(missing),
+                   help=f"Still to choose: {_joined(missing)}." if missing else None):
         st.session_state["mapping"] = mapping
         st.rerun()
+    if missing:
+        left.caption(f"Still to choose: {_joined(missing)}.")
     right.download_button("Save this mapping (JSON)", mapping.to_json(), "column_mapping.json", "application/json")
+
+
+REQUIRED_ROLES = ("patient_id", "session_date")
+# Plain words, not a Markdown badge: a widget's label is also its name for a screen reader, as written.
+REQUIRED_MARK = "(required)"
+
+
+def _still_needed(chosen: dict[str, str], measures: dict[str, Measure], long: bool) -> list[str]:
+    """The required choices not made yet (role or measure -> header), in words."""
+    needed = [f"the {ROLES[role].lower()}" for role in REQUIRED_ROLES if role not in chosen]
+    if not long and not any(name in chosen for name in measures):
+        needed.append("a score")
+    return needed
+
+
+def _joined(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _long_layout(headers: list[str]) -> bool:
+    """A measure column and a score column by name (a long export): its scores need no column chosen."""
+    keys = {normalise_header(h) for h in headers}
+    return bool(keys & set(LONG_MEASURE_ALIASES)) and bool(keys & set(LONG_SCORE_ALIASES))
 
 
 def _guess_columns(headers: list[str], measures: dict[str, Measure]) -> dict[str, str]:
@@ -151,7 +187,10 @@ def _headers_and_preview(name: str, data: bytes) -> tuple[list[str], pd.DataFram
     else:
         text, _ = decode(data[:200_000])
         delimiter = sniff_delimiter(text)
-        headers, *rows = list(csv.reader(io.StringIO(text), delimiter=delimiter))[:6] or [[]]
+        header = find_header(text, delimiter)  # below any title lines, as the ingest reads it
+        headers = header.cells
+        after = "".join(text.splitlines(keepends=True)[header.lines:])
+        rows = list(csv.reader(io.StringIO(after), delimiter=delimiter))[:5]
         filler = ""
     if not headers:
         return [], pd.DataFrame()

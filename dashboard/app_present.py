@@ -58,17 +58,19 @@ def for_room(settings: Settings) -> Settings:
     return dataclasses.replace(settings, min_cell=max(settings.min_cell, ROOM_MIN_CELL))
 
 
-def header(settings: Settings, measure_label: str, cohort_text: str, compared_by: str, as_of) -> None:
-    """The page's style, a way back, and the settings and filters in force, in words."""
+def header(settings: Settings, measure_label: str, cohort_text: str, compared_by: str, source: str,
+           is_sample: bool) -> None:
+    """The page's style, a way back, whose data this is (the sample said loudly), and the settings
+    and filters in force, in words."""
     st.markdown(_STYLE, unsafe_allow_html=True)
     line, back = st.columns([6, 1], vertical_alignment="center")
     back.button("Leave presentation mode", on_click=_leave, help="Back to the dashboard with its sidebar.")
+    line.markdown((":orange-badge[Sample data] " if is_sample else "") + f"**{plain(source)}**")
     timing = "before" if settings.score_timing == "pre" else "after"
     parts = [f"Patients: {cohort_text or 'all'}"]
     if compared_by:
         parts.append(f"compared by {compared_by}")
     parts += [f"{measure_label}, scores taken {timing} each infusion",
               f"response: a fall of at least {percent(settings.response_reduction)}",
-              f"series of {settings.planned} infusions", f"data as of {as_of}",
-              f"counts below {settings.min_cell} hidden"]
+              f"series of {settings.planned} infusions", f"counts below {settings.min_cell} hidden"]
     line.markdown(plain(" · ".join(parts)))

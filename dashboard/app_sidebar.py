@@ -74,6 +74,14 @@ def files_in() -> Inputs:
                 inputs.measures, inputs.measures_text = load_measures_file(text), text
             except MeasuresFileError as exc:
                 st.error(plain(str(exc)))
+    if exports and inputs.mapping is not None and inputs.mapping is st.session_state.get("mapping"):
+        # Chosen in this session (the mapping step, or the session types' kinds) and in use: still
+        # offered once the files have been read with it, not only while it was being chosen.
+        st.sidebar.download_button(
+            "Save the column mapping in use (JSON)", inputs.mapping.to_json(), "column_mapping.json",
+            "application/json", key="save_mapping_in_use",
+            help="The columns (and session types) chosen in this session. Next month, load it under Saved column "
+                 "mapping and extra measures to read an export with the same columns without choosing again.")
     return inputs
 
 

@@ -47,12 +47,52 @@ def spec(build: Callable[..., alt.TopLevelMixin], args: tuple, *, room: bool, ti
         chart = build(*args)
         if title is not None:
             chart = chart.properties(title=title)
-        text = json.dumps(charts.for_room(chart) if room else charts.to_spec(chart))
+        text = json.dumps(one_type_per_field(charts.for_room(chart) if room else charts.to_spec(chart)))
         with lock or nullcontext():
             store[key] = text
             while len(store) > (SHARED_KEPT if kept is None else SESSION_KEPT):
                 store.popitem(last=False)
     return json.loads(text)
+
+
+def one_type_per_field(spec: dict) -> dict:
+    """The spec, each field of the data Streamlit sends as tables (its datasets and top-level
+    data) holding values of one type: a count column with a suppressed '<11' or 'hidden' beside
+    numbers (dashboard.suppression) becomes text throughout. An Arrow table, which Streamlit
+    makes of each, holds one type a column: a mixed one failed to convert, put a traceback in the
+    server log, and was then made text by Streamlit, as here; so the charts draw as before (a
+    count a chart plots is read as a number by charts._numeric before it is drawn)."""
+    tables = list(spec.get("datasets", {}).values())
+    if isinstance(spec.get("data"), dict):
+        tables.append(spec["data"].get("values"))
+    for rows in tables:
+        if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
+            continue
+        kinds: dict[str, set[type]] = {}
+        for row in rows:
+            for field, value in row.items():
+                if value is not None:
+                    kinds.setdefault(field, set()).add(_kind(value))
+        for field in [f for f, k in kinds.items() if len(k) > 1]:
+            for row in rows:
+                value = row.get(field)
+                if value is not None and not isinstance(value, str):
+                    row[field] = _text(value)
+    return spec
+
+
+def _kind(value) -> type:
+    """What an Arrow column would hold: text, true/false, a number (whole or not), or else."""
+    if isinstance(value, (str, bool)):
+        return type(value)
+    return float if isinstance(value, (int, float)) else object
+
+
+def _text(value) -> str:
+    """A value of a field made text: whole numbers without a decimal point (12, not 12.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return json.dumps(value) if isinstance(value, (dict, list)) else str(value)
 
 
 def fingerprint(value) -> str:

@@ -19,8 +19,9 @@ from dashboard.labels import left_out_note
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.methods_text import as_plain_text
-from dashboard.metrics import Engine, MetricRows
-from dashboard.settings import CONTROL_PERIODS, Settings, parse_window
+from dashboard.metrics import SEVERITY_DIM, Cohort, Engine, MetricRows
+from dashboard.sample import is_sample
+from dashboard.settings import CONTROL_PERIODS, Settings, parse_bands, parse_window
 
 # File -> (metric table, columns): a contract that tests and users rely on.
 FILES = {
@@ -33,7 +34,20 @@ FILES = {
     "durability.csv": ("durability", [
         "eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "durability_rate",
         "rate_low", "rate_high", "conservative_rate"]),
+    # METRICS.md 13.
+    "early_improvement.csv": ("early_improvement", [
+        "k", "band_from", "band_to", "patients", "no_later_score", "responded_later", "later_response_rate",
+        "rate_low", "rate_high", "itt_evaluable", "itt_responded", "itt_rate"]),
+    "reliable_change.csv": ("reliable_change", [
+        "category", "patients", "denominator", "rate", "rate_low", "rate_high"]),
+    "time_to_response.csv": ("time_to_response", [
+        "day", "at_risk", "responded", "censored", "responded_share", "share_low", "share_high"]),
 }
+# Written only with --funnel-by DIM: one row per group of DIM, for one outcome (METRICS.md 12, 13).
+# Its `group` is DIM's value; --compare-by adds no second one.
+FUNNEL_FILE = ("funnel.csv", "funnel", [
+    "group", "numerator", "denominator", "rate", "target", "low_998", "low_95", "high_95", "high_998", "position"])
+FUNNEL_OUTCOMES = ("itt_response", "completion", "durability")
 REJECTION_COLUMNS = ["file", "line", "column", "value", "reason"]
 
 
@@ -58,11 +72,28 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-cell", type=int, default=d.min_cell, help="suppress counts below this (default off)")
     p.add_argument("--measures", type=Path, help="TOML file declaring more measures")
     p.add_argument("--map", type=Path, help="JSON column mapping file")
+    p.add_argument("--early-bands", type=_bands, default=d.early_bands, metavar="CUTS",
+                   help="cut-offs of the early-improvement bands, as fractions of the baseline (default 0.2,0.5)")
+    p.add_argument("--compare-by", metavar="DIM", default="",
+                   help="add a first column `group` to every metric file: one block of rows per value of DIM "
+                        f"(a column of the data, age_band, start_quarter or {SEVERITY_DIM})")
+    p.add_argument("--funnel-by", metavar="DIM", default="",
+                   help="also write funnel.csv: each group of DIM against the whole selection's rate")
+    p.add_argument("--funnel-outcome", choices=FUNNEL_OUTCOMES, default=None,
+                   help="the funnel's outcome (default itt_response; needs --funnel-by)")
     p.add_argument("--over-time", choices=CONTROL_PERIODS, default=d.control_period,
                    help="the report's p-charts: a point per month (default) or quarter of series start")
     p.add_argument("--report", type=Path, help="also write the report for the minutes (one HTML page) to this file; "
                                                "counts below --min-cell, or below 11 when it is 0, are hidden")
     return p
+
+
+def _bands(text: str) -> tuple[float, ...]:
+    """--early-bands 0.2,0.5, with parse_bands' message on a mistake (argparse hides a ValueError's)."""
+    try:
+        return parse_bands(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -71,7 +102,7 @@ def settings_from(args: argparse.Namespace) -> Settings:
         score_timing=args.score_timing, planned=args.planned, series_gap_days=args.series_gap_days,
         baseline_window_days=args.baseline_window_days, end_of_series_days=args.end_of_series_days,
         as_of=args.as_of, follow_up_days=args.follow_up_days, follow_up_window=args.follow_up_window,
-        min_cell=args.min_cell, control_period=args.over_time,
+        min_cell=args.min_cell, control_period=args.over_time, early_bands=args.early_bands,
     )
 
 
@@ -87,12 +118,27 @@ def main(argv: list[str] | None = None) -> int:
         # (and, for the report's dropout panel, the reasons given for stopping); of the scores only
         # the primary measure's, unless the report shows every trajectory (every value is still
         # checked all the same).
-        dimensions = {"planned_infusions"} | ({"discontinuation_reason"} if args.report else set())
+        # With --compare-by or --funnel-by, that dimension too.
+        if args.funnel_outcome and not args.funnel_by:
+            raise ValueError("--funnel-outcome needs --funnel-by DIM: the dimension whose groups the funnel compares.")
+        compared = {args.compare_by, args.funnel_by} - {"", SEVERITY_DIM}
+        dimensions = {"planned_infusions"} | ({"discontinuation_reason"} if args.report else set()) | compared
         dataset = load(db.connect(threads=db.CLI_THREADS), files, measures, mapping, dimensions=dimensions,
                        score_measures=None if args.report else {settings.measure})
+        dataset.is_sample = is_sample(args.inputs)
+        missing = sorted(compared - set(dataset.dimensions()))
+        if missing:
+            raise ValueError(f"The data has no dimension '{missing[0]}' to compare by: a dimension is a column of the "
+                             f"data with a value for some patient, age_band, start_quarter or {SEVERITY_DIM}.")
         engine = Engine(dataset, only_primary=not args.report)
-        tables = engine.rows(settings, [t for t, _ in FILES.values()])
-        write_all(args.out, dataset, tables, [str(p) for p in args.inputs])
+        tables = engine.rows(settings, [t for t, _ in FILES.values()], Cohort(split_by=args.compare_by))
+        if args.funnel_by:
+            outcome = args.funnel_outcome or FUNNEL_OUTCOMES[0]
+            names, rows = engine.rows(settings, ["funnel"], Cohort(split_by=args.funnel_by)).tables["funnel"]
+            tables.tables["funnel"] = (names, [r for r in rows if r[names.index("outcome")] == outcome])
+        comparison = {"compare_by": args.compare_by or None, "funnel_by": args.funnel_by or None,
+                      "funnel_outcome": (args.funnel_outcome or FUNNEL_OUTCOMES[0]) if args.funnel_by else None}
+        write_all(args.out, dataset, tables, [str(p) for p in args.inputs], comparison)
         if args.report:
             from dashboard.report import write_report  # imported here: only the report needs vl-convert
 
@@ -106,17 +152,28 @@ def main(argv: list[str] | None = None) -> int:
               f"Name its kind in a mapping file (--map), under \"session_types\".", file=sys.stderr)
     if note := left_out_note(tables.left_out_after_as_of, tables.dated_in_future):
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {len(FILES) + 2} files to {args.out}: {dataset.rows_read} rows read, "
+    print(f"wrote {len(FILES) + 2 + bool(args.funnel_by)} files to {args.out}: {dataset.rows_read} rows read, "
           f"{dataset.rows_used} used, {dataset.rows_rejected} rejected"
           + (f"; and the report to {args.report}" if args.report else ""))
     return 0
 
 
-def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str]) -> None:
+def written_files(metrics: MetricRows, compare_by: str | None = None) -> dict[str, tuple[str, list[str]]]:
+    """File -> (table, columns) of the files to write: FILES, each with a first column `group`
+    when compared by a dimension, and funnel.csv when the funnel was computed."""
+    files = {name: (table, (["group"] if compare_by else []) + columns) for name, (table, columns) in FILES.items()}
+    if "funnel" in metrics.tables:
+        files[FUNNEL_FILE[0]] = FUNNEL_FILE[1:]
+    return files
+
+
+def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str], comparison: dict | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
-    shown = _shown_rows(metrics) if metrics.settings.min_cell > 0 else {
-        table: _columns(*metrics.tables[table], columns) for table, columns in FILES.values()}
-    for filename, (table, columns) in FILES.items():
+    comparison = comparison or {}
+    files = written_files(metrics, comparison.get("compare_by"))
+    shown = _shown_rows(metrics, files) if metrics.settings.min_cell > 0 else {
+        table: _columns(*metrics.tables[table], columns) for table, columns in files.values()}
+    for filename, (table, columns) in files.items():
         write_csv(out / filename, columns, shown[table])
     write_csv(out / "rejections.csv", REJECTION_COLUMNS, dataset.rejection_rows())
     settings_json = {
@@ -133,17 +190,23 @@ def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str]) -> Non
         "rows_rejected": dataset.rows_rejected,
         "visits_after_as_of": metrics.left_out_after_as_of,
         "visits_dated_in_future": metrics.dated_in_future,
+        **{key: value for key, value in comparison.items() if value},
     }
     (out / "settings.json").write_text(json.dumps(settings_json, indent=2) + "\n", encoding="utf-8")
 
 
+def _source(column: str) -> str:
+    """The table column a file's column is read from (a file's `group` is the table's `grp`)."""
+    return "grp" if column == "group" else column
+
+
 def _columns(names: list[str], rows: list[tuple], columns: list[str]) -> list[tuple]:
     """The rows cut to `columns`, in that order."""
-    at = [names.index(column) for column in columns]
+    at = [names.index(_source(column)) for column in columns]
     return [tuple(row[i] for i in at) for row in rows]
 
 
-def _shown_rows(metrics: MetricRows) -> dict[str, list[tuple]]:
+def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]]) -> dict[str, list[tuple]]:
     """Each file's rows with small counts suppressed: the tables are suppressed together, knowing
     which counts the files show, so that none can be worked out from the others."""
     import pandas as pd
@@ -151,8 +214,13 @@ def _shown_rows(metrics: MetricRows) -> dict[str, list[tuple]]:
     from dashboard.suppression import shown_tables
 
     frames = {table: pd.DataFrame(rows, columns=names) for table, (names, rows) in metrics.tables.items()}
-    shown = shown_tables(frames, metrics.settings.min_cell, displayed={table: columns for table, columns in FILES.values()})
-    return {table: list(shown[table][columns].itertuples(index=False, name=None)) for table, columns in FILES.values()}
+    displayed = {table: [_source(c) for c in columns] for table, columns in files.values()}
+    if "funnel" in displayed:
+        # The target and the shown denominators give away the target's two totals.
+        displayed["funnel"] += ["target_numerator", "target_denominator"]
+    shown = shown_tables(frames, metrics.settings.min_cell, displayed=displayed)
+    return {table: list(shown[table][[_source(c) for c in columns]].itertuples(index=False, name=None))
+            for table, columns in files.values()}
 
 
 def _timing_note(timing: str) -> str:

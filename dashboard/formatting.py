@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 import sys
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -34,14 +35,22 @@ def count(value, min_cell: int = 0) -> str:
     return f"<{min_cell}" if 0 < value < min_cell else f"{value:,}"
 
 
+# What a spreadsheet may skip before a formula's first character: whitespace (spaces, tabs,
+# line breaks, no-break spaces) and other control characters.
+_BEFORE_FORMULA = re.compile(r"[\s\x00-\x1f\x7f-\x9f]*")
+_NUMBER = re.compile(r" *[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)? *")
+
+
 def neutralise(text: str) -> str:
-    """A cell Excel would run as a formula (=, +, -, @) is prefixed with a quote."""
-    if text.startswith(("=", "+", "-", "@")):
-        try:
-            float(text)
-            return text
-        except ValueError:
-            return "'" + text
+    """A cell a spreadsheet would run as a formula gets a leading quote: one that starts with =, +,
+    - or @, also after spaces, tabs, line breaks or control characters (" =1+1", "\\t=1+1",
+    "\\r@SUM(A1)"), and one that starts with a tab or a carriage return (which some spreadsheets
+    read as the start of a formula too). A number (-3, +5, 1e3) is left as it is."""
+    if not text:
+        return text
+    start = _BEFORE_FORMULA.match(text).end()
+    if text.startswith(("=", "+", "-", "@"), start) or text[0] in "\t\r":
+        return text if _NUMBER.fullmatch(text) else "'" + text
     return text
 
 
@@ -74,7 +83,7 @@ def cell_text(value) -> str:
 def csv_text(columns, rows) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([neutralise(str(c)) for c in columns])  # a group column may be named after user data
     for row in rows:
         writer.writerow([cell_text(v) for v in row])
     return out.getvalue()

@@ -45,6 +45,19 @@ def left_out_note(after_as_of: int, in_future: int) -> str:
     return " and ".join(parts) + (" is" if one else " are") + " left out of every number."
 
 
+def data_source(is_sample: bool, file_names: list[str], first_visit, last_visit, as_of) -> str:
+    """Whose data this is, the span of its visits and the date it is read at: said on every screen
+    and in the report, so that a room never takes the synthetic sample (or last month's file) for
+    its own patients. Plain text: file names are the user's."""
+    if is_sample:
+        source = "Sample data: synthetic patients, not a clinic's"
+    else:
+        shown = ", ".join(file_names[:3]) + (f" and {len(file_names) - 3} more" if len(file_names) > 3 else "")
+        source = f"Data: {shown}"
+    span = f"visits {first_visit} to {last_visit}" if first_visit else "no visits"
+    return f"{source} · {span} · read as of {as_of}"
+
+
 def period_labels(starts, period: str) -> list[str]:
     """The p-charts' points in words: 'Jan 2025' by month, 'Q1 2025' by quarter."""
     dates = [date.fromisoformat(str(d)[:10]) for d in starts]

@@ -17,14 +17,35 @@ class Measure:
     min_baseline: float | None  # start of the moderate band
     domain: str = ""  # mood, anxiety, sleep, well-being
     aliases: tuple[str, ...] = field(default=())
+    # Routine outcome monitoring (METRICS.md 10): a score at or above `caseness` is a clinical case;
+    # a change of at least `reliable_change` points is beyond measurement error. None: not declared.
+    caseness: float | None = None
+    reliable_change: float | None = None
+    # Baseline severity bands (METRICS.md 11): (lowest score of the band, its name), in order.
+    severity: tuple[tuple[float, str], ...] = field(default=())
+
+    def severity_bands(self) -> list[tuple[float, str]]:
+        """Each band's lowest score and the name the baseline_severity dimension gives it: the
+        band's name with its scores, "moderate (10-14)" (whole-number bounds) or "moderate (from
+        10.5)". Empty when the measure declares no bands."""
+        whole = all(float(lo).is_integer() for lo, _ in self.severity) and float(self.high).is_integer()
+        out = []
+        for i, (lo, name) in enumerate(self.severity):
+            top = self.severity[i + 1][0] - 1 if i + 1 < len(self.severity) else self.high
+            out.append((float(lo), f"{name} ({lo:g}-{top:g})" if whole else f"{name} (from {lo:g})"))
+        return out
 
 
 BUILTIN: dict[str, Measure] = {
     m.name: m
     for m in [
-        Measure("phq9", "PHQ-9", 0, 27, True, 4, 10, "mood", ("phq", "phq9total", "phq9score")),
-        Measure("gad7", "GAD-7", 0, 21, True, 4, 10, "anxiety", ("gad", "gad7total", "gad7score")),
-        Measure("madrs", "MADRS", 0, 60, True, 10, 20, "mood", ("madrstotal", "madrsscore")),
+        Measure("phq9", "PHQ-9", 0, 27, True, 4, 10, "mood", ("phq", "phq9total", "phq9score"), caseness=10,
+                reliable_change=6, severity=((0, "none"), (5, "mild"), (10, "moderate"), (15, "moderately severe"),
+                                             (20, "severe"))),
+        Measure("gad7", "GAD-7", 0, 21, True, 4, 10, "anxiety", ("gad", "gad7total", "gad7score"), caseness=8,
+                reliable_change=4, severity=((0, "none"), (5, "mild"), (10, "moderate"), (15, "severe"))),
+        Measure("madrs", "MADRS", 0, 60, True, 10, 20, "mood", ("madrstotal", "madrsscore"),
+                severity=((0, "none"), (7, "mild"), (20, "moderate"), (35, "severe"))),
         Measure("qids", "QIDS", 0, 27, True, 5, 11, "mood", ("qidssr", "qidssr16", "qids16", "qidsc16")),
         Measure("isi", "ISI", 0, 28, True, 7, 15, "sleep", ("insomniaseverityindex", "isitotal")),
         Measure("hamd17", "HAM-D17", 0, 52, True, 7, 14, "mood", ("hamd", "hdrs", "hdrs17", "hrsd", "hrsd17", "hamilton")),
@@ -41,7 +62,7 @@ class MeasuresFileError(ValueError):
 def load_measures_file(text: str, base: dict[str, Measure] | None = None) -> dict[str, Measure]:
     """Return the built-in measures plus those a TOML measures file declares.
 
-    Format, one table per measure:
+    Format, one table per measure (the numbers here only illustrate the format):
 
         [hama]
         label = "HAM-A"
@@ -50,6 +71,9 @@ def load_measures_file(text: str, base: dict[str, Measure] | None = None) -> dic
         remission_cutoff = 7      # optional
         min_baseline = 18         # optional
         aliases = ["HAM-A total"] # optional: other headers that mean this measure
+        caseness = 18             # optional: a baseline at or above it is a clinical case
+        reliable_change = 7       # optional: the smallest change in points beyond measurement error
+        severity_bands = { none = 0, mild = 8, moderate = 18, severe = 25 }  # optional: each band's lowest score
     """
     measures = dict(base or BUILTIN)
     try:
@@ -75,7 +99,14 @@ def load_measures_file(text: str, base: dict[str, Measure] | None = None) -> dic
                 min_baseline=_optional_float(spec.get("min_baseline")),
                 domain=str(spec.get("domain", "")),
                 aliases=tuple(normalise_header(a) for a in spec.get("aliases", [])),
+                caseness=_optional_float(spec.get("caseness")),
+                reliable_change=_optional_float(spec.get("reliable_change")),
+                severity=_severity(key, spec.get("severity_bands"), low, high),
             )
+            if measures[name].reliable_change is not None and measures[name].reliable_change <= 0:
+                raise MeasuresFileError(f"Measure '{key}': reliable_change must be a number of points above 0.")
+        except MeasuresFileError:
+            raise
         except (KeyError, TypeError, ValueError):
             raise MeasuresFileError(
                 f"Measure '{key}' needs range = [low, high] with low < high and better = \"lower\" or \"higher\"."
@@ -85,6 +116,25 @@ def load_measures_file(text: str, base: dict[str, Measure] | None = None) -> dic
 
 def _optional_float(value) -> float | None:
     return None if value is None else float(value)
+
+
+def _severity(key: str, spec, low: float, high: float) -> tuple[tuple[float, str], ...]:
+    """severity_bands = { name = lowest score, ... } as ((lowest, name), ...) in score order; the
+    first band must start at the bottom of the range, so that every score has a band."""
+    if spec is None:
+        return ()
+    if not isinstance(spec, dict) or not spec:
+        raise MeasuresFileError(f"Measure '{key}': severity_bands is a table of band names and their lowest "
+                                f"scores, like {{ none = 0, mild = 5 }}.")
+    try:
+        bands = sorted((float(v), str(name)) for name, v in spec.items())
+    except (TypeError, ValueError):
+        raise MeasuresFileError(f"Measure '{key}': each severity band needs a number, its lowest score.") from None
+    starts = [lo for lo, _ in bands]
+    if starts[0] != low or starts[-1] > high or len(set(starts)) < len(starts):
+        raise MeasuresFileError(f"Measure '{key}': the severity bands must start at {low:g}, the bottom of the "
+                                f"range, have different lowest scores and stay within the range.")
+    return tuple(bands)
 
 
 def normalise_header(text: str) -> str:

@@ -14,6 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from dashboard import sql
+from dashboard.funnel import funnel_limit_rows, with_funnel_limits
 from dashboard.ingest import Dataset
 from dashboard.settings import Settings
 
@@ -26,9 +27,16 @@ _SERIES_KEYS = ("as_of", "planned", "series_gap_days", "score_timing", "baseline
 # MetricTables field -> the query in queries/ that fills it.
 TABLES = {"summary": "summary", "response": "response_by_infusion", "late_response": "late_response",
           "dropout": "dropout", "dropout_detail": "dropout_detail", "durability": "durability",
-          "trajectories": "trajectories", "monthly": "monthly"}
-# Settings that change which patients respond.
-_OUTCOME_KEYS = ("measure", "min_baseline", "response_reduction", "remission_cutoff")
+          "trajectories": "trajectories", "monthly": "monthly",
+          # Keep going?, as services report it, time to response, fair comparisons (METRICS.md 9-12).
+          "early_improvement": "early_improvement", "reliable_change": "reliable_change",
+          "reliable_change_points": "reliable_change_points", "time_to_response": "time_to_response",
+          "funnel": "funnel"}
+# Settings that change which patients respond (and the baseline severity dimension).
+_OUTCOME_KEYS = ("measure", "min_baseline", "response_reduction", "remission_cutoff", "severity_from",
+                 "severity_labels")
+# The patient dimension the engine derives itself, once the baseline is known (severity_dims.sql).
+SEVERITY_DIM = "baseline_severity"
 # How many (settings, cohort) combinations keep their metric tables: with "compare by" on, the app
 # asks for two cohorts on every rerun (the whole selection for the tiles, and the split one).
 RESULTS_KEPT = 8
@@ -63,8 +71,15 @@ class MetricTables:
     durability: pd.DataFrame
     trajectories: pd.DataFrame
     monthly: pd.DataFrame  # p-charts by month (or quarter) of series start
+    early_improvement: pd.DataFrame  # per k and improvement band: response later in the series
+    reliable_change: pd.DataFrame  # per category: reliable improvement ... reliable recovery
+    reliable_change_points: pd.DataFrame  # (baseline, last score, patients): a scatter's points, no ids
+    time_to_response: pd.DataFrame  # Kaplan-Meier per day with an event; the medians on every row
+    funnel: pd.DataFrame  # per group and outcome: rate, target, exact binomial limits, position
     left_out_after_as_of: int = 0
     dated_in_future: int = 0  # visits dated after the day the data was read: never in any number
+    first_visit: date | None = None  # the span of the visits read, up to today (stated with the data's name)
+    last_visit: date | None = None
     groups: list[str] = field(default_factory=list)
     # The tables as they may be shown (dashboard.suppression.shown_metrics), set by whoever shows them.
     shown: dict[str, pd.DataFrame] = field(default_factory=dict)
@@ -80,6 +95,22 @@ class MetricTables:
     def stop_reasons(self) -> pd.DataFrame:
         """Dropouts per group by the reason given for stopping (infusion counts summed)."""
         return self.dropout_detail.groupby(["grp", "reason"], as_index=False)["patients"].sum()
+
+    def median_time_to_response(self) -> pd.DataFrame:
+        """Per group: the patients of the time-to-response curve, how many responded, and the
+        median days to response with its 95% interval (empty where not reached)."""
+        import pandas as pd
+
+        t = self.time_to_response
+        rows = []
+        for grp in self.groups:
+            g = t[t["grp"] == grp]
+            first = g.iloc[0] if len(g) else None
+            rows.append({"grp": grp, "patients": int(first["at_risk"]) if first is not None else 0,
+                         "responded": int(g["responded"].sum()),
+                         **{c: first[c] if first is not None else None
+                            for c in ("median_days", "median_low", "median_high")}})
+        return pd.DataFrame(rows, columns=["grp", "patients", "responded", "median_days", "median_low", "median_high"])
 
 
 @dataclass
@@ -117,9 +148,11 @@ class Engine:
         self._results: OrderedDict[tuple, tuple[dict[str, pd.DataFrame], int]] = OrderedDict()
         self.today = today or date.today()
         # METRICS.md 2: a scheduled appointment or a typo such as 2205 can never become the as-of date.
+        self.first_date: date | None  # the span of the visits that can be read (said with every screen)
         self.latest_date: date | None
-        self.latest_date, self.dated_in_future = self.con.execute(
-            "SELECT max(session_date) FILTER (WHERE session_date <= $today), count(*) FILTER (WHERE session_date > $today) "
+        self.first_date, self.latest_date, self.dated_in_future = self.con.execute(
+            "SELECT min(session_date) FILTER (WHERE session_date <= $today), "
+            "max(session_date) FILTER (WHERE session_date <= $today), count(*) FILTER (WHERE session_date > $today) "
             "FROM visits", {"today": self.today}).fetchone()
 
     def params(self, settings: Settings) -> dict:
@@ -149,6 +182,7 @@ class Engine:
             "remission_cutoff": measure.remission_cutoff,
             "measures": [measure.name] if self.only_primary else None,
             "control_period": settings.control_period,
+            **decision_params(settings, measure),
         }
 
     def prepare(self, settings: Settings) -> dict:
@@ -164,9 +198,11 @@ class Engine:
             self._series_key, self._outcome_key, self._cohort_key = series_key, None, None
         outcome_key = _key(params, _OUTCOME_KEYS)
         if outcome_key != self._outcome_key:
-            for step in ("responses", "outcomes", "infusion_counts"):
+            # The baseline severity dimension first: it depends on the measure, and the cohort
+            # (rebuilt on the next select) filters and splits by it like any dimension.
+            for step in ("severity_dims", "responses", "outcomes", "infusion_counts"):
                 sql.run(self.con, step, params)
-            self._outcome_key = outcome_key
+            self._outcome_key, self._cohort_key = outcome_key, None
         return params
 
     def start_range(self, settings: Settings) -> tuple[date, date] | None:
@@ -212,25 +248,37 @@ class Engine:
             left_out = self._left_out
             for name in [n for n in TABLES if n in wanted and n not in kept]:
                 frame = sql.run(self.con, TABLES[name], params).df()
-                kept[name] = with_t_intervals(frame) if name == "trajectories" else frame
+                kept[name] = _FINISH[name](frame) if name in _FINISH else frame
         self._results[key] = (kept, left_out)
         while len(self._results) > self.results_kept:
             self._results.popitem(last=False)
         frames = {name: kept[name].copy() if name in wanted else pd.DataFrame() for name in TABLES}
         return MetricTables(settings=settings, as_of=params["as_of"], left_out_after_as_of=left_out,
-                            dated_in_future=self.dated_in_future,
+                            dated_in_future=self.dated_in_future, first_visit=self.first_date,
+                            last_visit=self.latest_date,
                             groups=frames["summary"]["grp"].tolist(), **frames)
 
-    def rows(self, settings: Settings, tables: Iterable[str]) -> MetricRows:
-        """The named tables (MetricTables fields) for the whole selection, as plain rows: what the
-        CSV export writes. Nothing is kept, and no pandas is needed."""
+    def rows(self, settings: Settings, tables: Iterable[str], cohort: Cohort | None = None) -> MetricRows:
+        """The named tables (MetricTables fields) for the cohort (default: the whole selection), as
+        plain rows: what the CSV export writes. Nothing is kept, and no pandas is needed."""
         params = self.prepare(settings)
-        self.select(Cohort())
+        self.select(cohort or Cohort())
         found = {}
         for name in tables:
             result = sql.run(self.con, TABLES[name], params)
-            found[name] = ([column for column, *_ in result.description], result.fetchall())
+            names, rows = [column for column, *_ in result.description], result.fetchall()
+            found[name] = funnel_limit_rows(names, rows) if name == "funnel" else (names, rows)
         return MetricRows(settings, params["as_of"], self._left_out, self.dated_in_future, found)
+
+    def dimension_values(self, settings: Settings) -> dict[str, list[str]]:
+        """The dataset's dimensions and their values, and the baseline severity the engine derives
+        for these settings (METRICS.md 11), its values in band order, not alphabetical."""
+        self.prepare(settings)
+        present = {v for (v,) in self.con.execute(
+            "SELECT DISTINCT value FROM known_dims WHERE dim = $dim", {"dim": SEVERITY_DIM}).fetchall()}
+        order = [label for _, label in self.dataset.measures[settings.measure].severity_bands()]
+        order += ["(no bands)", "(no baseline)"]
+        return self.dataset.dimension_values() | {SEVERITY_DIM: [v for v in order if v in present]}
 
     def dropouts_to_call(self, settings: Settings, cohort: Cohort | None = None) -> pd.DataFrame:
         """Patient-level: the cohort's patients who stopped early, newest first (dropouts_to_call.sql).
@@ -245,6 +293,19 @@ def _key(params: dict, names) -> tuple:
     return tuple(tuple(params[k]) if isinstance(params[k], list) else params[k] for k in names)
 
 
+def decision_params(settings: Settings, measure) -> dict:
+    """The parameters of METRICS.md 9-11's queries: the early-improvement cut-offs, the measure's
+    caseness and reliable change (None where not declared) and its severity bands."""
+    bands = measure.severity_bands()
+    return {
+        "early_bands": [float(edge) for edge in settings.early_bands],
+        "caseness": measure.caseness,
+        "reliable_change": measure.reliable_change,
+        "severity_from": [lo for lo, _ in bands],
+        "severity_labels": [label for _, label in bands],
+    }
+
+
 def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     """Add a t-based 95% interval for each mean (METRICS.md 3, trajectories)."""
     from scipy import stats  # imported here: only trajectories need it, and it is slow to import
@@ -256,3 +317,7 @@ def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:
     out["mean_low"] = out["mean"] - half
     out["mean_high"] = out["mean"] + half
     return out
+
+
+# Tables finished in Python after their query: what SQL can't do well.
+_FINISH = {"trajectories": with_t_intervals, "funnel": with_funnel_limits}

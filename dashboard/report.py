@@ -28,8 +28,8 @@ import pandas as pd
 from dashboard import charts, headlines
 from dashboard.export import FILES
 from dashboard.formatting import count, csv_text, percent, readable
-from dashboard.labels import (SETTING_NAMES, control_columns, control_intro, control_rows, control_titles, left_out_note,
-                              timing_note)
+from dashboard.labels import (SETTING_NAMES, control_columns, control_intro, control_rows, control_titles, data_source,
+                              left_out_note, timing_note)
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
@@ -330,6 +330,9 @@ def _page(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], mad
     body = [
         "<header>",
         "<h1>Ketamine clinic outcomes</h1>",
+        f'<p class="source{" sample" if dataset.is_sample else ""}"><strong>'
+        f"{e(data_source(dataset.is_sample, [f.name for f in dataset.files], o.first_visit, o.last_visit, o.as_of))}"
+        "</strong></p>",
         f'<p class="lead">Report made on <strong>{e(made)}</strong>. Data read as of <strong>{e(m.as_of)}</strong>; '
         f"primary measure <strong>{e(primary.label)}</strong>. {e(timing_note(m.settings.score_timing))}</p>",
         f'<p class="privacy">Aggregate numbers only: no patient ids and no rejected values. Counts below {k} '
@@ -701,6 +704,7 @@ a { color: #0645ad; }
 .headline { font-size: 13.5pt; font-weight: bold; margin: .6rem 0; }
 .note, .privacy, figcaption, caption { color: #333; }
 .privacy { border-left: 4px solid #555; padding: .2rem .6rem; background: #f3f3f3; }
+.source.sample { border-left: 4px solid #B35900; padding: .2rem .6rem; background: #fff1e0; }
 .contents { font-size: 12pt; }
 .tiles { list-style: none; padding: 0; margin: .6rem 0; display: grid;
          grid-template-columns: repeat(auto-fit, minmax(32mm, 1fr)); gap: 3mm; }

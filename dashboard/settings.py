@@ -28,6 +28,14 @@ class Settings:
     follow_up_window: tuple[int, int] = (21, 45)
     min_cell: int = 0
     control_period: str = "month"  # p-charts by month of series start, or by quarter
+    # "Keep going?" (METRICS.md 9): the improvement after k infusions, (baseline - score) / baseline,
+    # is cut at these edges into bands: (0.2, 0.5) gives below 20%, 20% to below 50%, 50% and more.
+    early_bands: tuple[float, ...] = (0.2, 0.5)
+
+    def __post_init__(self) -> None:
+        # A list given for the bands is kept as a tuple, so that the settings stay hashable (a cache key).
+        if isinstance(self.early_bands, list):
+            object.__setattr__(self, "early_bands", tuple(self.early_bands))
 
     def validate(self) -> None:
         """Raise ValueError with a plain message for a setting out of its sensible range."""
@@ -48,6 +56,9 @@ class Settings:
             problems.append(f"the p-charts are by month or by quarter, not '{self.control_period}'")
         if self.min_baseline is not None and self.min_baseline < 0:
             problems.append("the minimum baseline can't be negative")
+        if not bands_ok(self.early_bands):
+            problems.append("the early-improvement bands are one to nine cut-offs, each from -1 to 1 and each "
+                            "above the one before (e.g. 0.2,0.5 for 20% and 50%)")
         if problems:
             raise ValueError("; ".join(problems).capitalize() + ".")
 
@@ -60,7 +71,30 @@ class Settings:
         out = dataclasses.asdict(self)
         out["as_of"] = self.as_of.isoformat() if self.as_of else None
         out["follow_up_window"] = f"{self.follow_up_window[0]}..{self.follow_up_window[1]}"
+        out["early_bands"] = ",".join(f"{edge:.15g}" for edge in self.early_bands)
         return out
+
+
+def bands_ok(edges) -> bool:
+    """Cut-offs of improvement bands: 1 to 9 numbers from -1 to 1, strictly increasing."""
+    try:
+        values = [float(e) for e in edges]
+    except (TypeError, ValueError):
+        return False
+    return (1 <= len(values) <= 9 and all(-1 <= v <= 1 for v in values)
+            and all(a < b for a, b in zip(values, values[1:])))
+
+
+def parse_bands(text: str) -> tuple[float, ...]:
+    """'0.2,0.5' -> (0.2, 0.5): the cut-offs of the early-improvement bands."""
+    try:
+        edges = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        edges = ()
+    if not bands_ok(edges):
+        raise ValueError(f"Early-improvement bands are written like 0.2,0.5 (increasing, each from -1 to 1), "
+                         f"not '{text}'.")
+    return edges
 
 
 def parse_window(text: str) -> tuple[int, int]:

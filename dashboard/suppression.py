@@ -46,6 +46,21 @@ RATE_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     # A month's control limits are worked out from its denominator, so they go with its rate.
     "monthly": {"rate": ("patients", "events"), "signal": ("patients", "events"), "lcl": ("patients",),
                 "ucl": ("patients",)},
+    "early_improvement": {
+        **{rate: ("responded_later", "scored_later", "patients", "no_later_score")
+           for rate in ("later_response_rate", "rate_low", "rate_high")},
+        **{rate: ("itt_responded", "itt_evaluable") for rate in ("itt_rate", "itt_low", "itt_high")},
+    },
+    "reliable_change": {rate: ("patients", "denominator") for rate in ("rate", "rate_low", "rate_high")},
+    # The curve at a day is a running product over every day up to it, and a median reads the
+    # whole curve (see _apply).
+    "time_to_response": {rate: ("responded", "censored", "at_risk") for rate in (
+        "responded_share", "share_low", "share_high", "median_days", "median_low", "median_high")},
+    # A group's limits follow from its denominator and the target; the target from its two totals.
+    "funnel": {"rate": ("numerator", "denominator"), "position": ("numerator", "denominator"),
+               "target": ("target_numerator", "target_denominator"),
+               **{limit: ("denominator", "target_numerator", "target_denominator")
+                  for limit in ("low_998", "low_95", "high_95", "high_998")}},
 }
 COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "summary": ("patients_started", "completed", "dropped", "in_progress", "ended", "started_before", "no_infusion",
@@ -59,17 +74,28 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "durability": ("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "followed_up"),
     "trajectories": ("patients",),
     "monthly": ("patients", "events"),
+    "early_improvement": ("patients", "no_later_score", "scored_later", "responded_later", "itt_evaluable",
+                          "itt_responded"),
+    "reliable_change": ("patients", "denominator"),
+    "time_to_response": ("at_risk", "responded", "censored"),
+    "funnel": ("numerator", "denominator", "target_numerator", "target_denominator"),
 }
 # What identifies a row within a group, to match a group's row with the whole cohort's.
 ROW_KEYS = {"summary": (), "response": ("n",), "late_response": ("n",), "dropout": ("n",),
             "stopped_by_status": ("n", "response_at_last"), "stop_reasons": ("reason",), "durability": (),
-            "trajectories": ("measure", "kind", "n"), "monthly": ("chart", "month")}
+            "trajectories": ("measure", "kind", "n"), "monthly": ("chart", "month"),
+            "early_improvement": ("k", "band"), "reliable_change": ("category",), "time_to_response": ("day",),
+            "funnel": ("outcome",)}
 # Counts a reader could work out by subtraction but that no table shows: people too, so protected.
 _COMPLEMENTS = {  # table -> name: (total, part): complement = total - part
     "response": {"~not_responding": ("assessed", "responders"), "~not_remitting": ("assessed", "remitters"),
                  "~not_yet_responded": ("evaluable", "cumulative_responders")},
     "late_response": {"~not_later": ("scored_again", "late_responders")},
     "monthly": {"~not_events": ("patients", "events")},
+    "early_improvement": {"~not_later": ("scored_later", "responded_later"),
+                          "~itt_not": ("itt_evaluable", "itt_responded")},
+    "reliable_change": {"~not_in_category": ("denominator", "patients")},
+    "funnel": {"~not_numerator": ("denominator", "numerator")},
 }
 
 # Counts not shown at all while suppression is on: the numbers at risk, differenced along the
@@ -78,7 +104,8 @@ WITHHELD = {"dropout": ("at_risk",)}
 # Which counts to hide first when one must go to protect another: detail before headline numbers,
 # and the whole cohort's (the tiles) last.
 HIDE_FIRST = {"stopped_by_status": 0, "stop_reasons": 0, "dropout": 1, "late_response": 1, "monthly": 1,
-              "trajectories": 2, "response": 3, "durability": 3, "summary": 4}
+              "early_improvement": 1, "time_to_response": 1, "trajectories": 2, "reliable_change": 2, "funnel": 2,
+              "response": 3, "durability": 3, "summary": 4}
 
 Cell = tuple[str, int, str]  # (table, row position, column)
 HIDDEN = "hidden"  # how a count hidden only so that a small one can't be worked out reads
@@ -386,6 +413,7 @@ def _relations(frames: Mapping[str, pd.DataFrame], values: dict[Cell, float]) ->
                 if months:
                     yield _sum(cell(table, j, of_patients), [cell("monthly", i, "patients") for i in months])
                     yield _sum(cell(table, j, of_events), [cell("monthly", i, "events") for i in months])
+        yield from _decision_relations(frames, prefix, rows, cell)
     # The groups of a split add up to the whole cohort, count by count.
     for name, whole in frames.items():
         if not name.startswith("overall.") or _table(name) not in frames:
@@ -400,6 +428,66 @@ def _relations(frames: Mapping[str, pd.DataFrame], values: dict[Cell, float]) ->
             for col in COUNT_COLUMNS.get(table, ()):
                 if col in whole and col in parts:
                     yield _sum((name, i, col), [(table, j, col) for j in by_key.get(key, [])])
+
+
+def _decision_relations(frames, prefix, rows, cell) -> Iterable[dict[Cell, int]]:
+    """The sums of METRICS.md 9-12's tables: within a row, along the days of the time-to-response
+    curve, across the bands and categories, and the funnel's target totals against the tables
+    that show the same totals."""
+    early = rows("early_improvement")
+    response = rows("response")
+    for (grp, k, _), i in early.items():
+        c = lambda col: cell("early_improvement", i, col)  # noqa: E731
+        yield _sum(c("patients"), [c("no_later_score"), c("scored_later")])
+        yield _sum(c("scored_later"), [c("responded_later"), c("~not_later")])
+        yield _sum(c("itt_evaluable"), [c("itt_responded"), c("~itt_not")])
+    for (grp, n), j in response.items():
+        bands = [i for (g, k, _), i in early.items() if g == grp and k == n]
+        if bands:  # the bands at k hold every patient assessed after k infusions
+            yield _sum(cell("response", j, "assessed"), [cell("early_improvement", i, "patients") for i in bands])
+    by_grp: dict[str, dict[str, int]] = {}
+    for (grp, category), i in rows("reliable_change").items():
+        by_grp.setdefault(grp, {})[category] = i
+        yield _sum(cell("reliable_change", i, "denominator"),
+                   [cell("reliable_change", i, "patients"), cell("reliable_change", i, "~not_in_category")])
+    for grp, at in by_grp.items():
+        c = lambda category, col: cell("reliable_change", at[category], col)  # noqa: E731
+        changes = [k for k in ("reliable_improvement", "no_reliable_change", "reliable_deterioration") if k in at]
+        if len(changes) == 3:  # the three change categories partition the finished patients
+            yield _sum(c(changes[0], "denominator"), [c(k, "patients") for k in changes])
+        for first, second in (("reliable_improvement", "no_reliable_change"),
+                              ("no_reliable_change", "reliable_deterioration"), ("recovery", "reliable_recovery")):
+            if first in at and second in at:  # one denominator, shown twice
+                yield _sum(c(first, "denominator"), [c(second, "denominator")])
+    curve = rows("time_to_response")
+    for grp in {g for g, _ in curve}:
+        days = sorted((day, i) for (g, day), i in curve.items() if g == grp)
+        for (_, i), nxt in zip(days, [*days[1:], None]):
+            c = lambda col: cell("time_to_response", i, col)  # noqa: E731
+            # at_risk(day) = at_risk(next day) + responded(day) + censored(day)
+            yield _sum(c("at_risk"), ([cell("time_to_response", nxt[1], "at_risk")] if nxt else [])
+                       + [c("responded"), c("censored")])
+    funnel = rows("funnel")
+    for outcome in {o for _, o in funnel}:
+        members = [i for (_, o), i in funnel.items() if o == outcome]
+        for i in members:
+            c = lambda col: cell("funnel", i, col)  # noqa: E731
+            yield _sum(c("denominator"), [c("numerator"), c("~not_numerator")])
+            for total, part in (("target_numerator", "numerator"), ("target_denominator", "denominator")):
+                yield _sum(c(total), [cell("funnel", j, part) for j in members])
+        # The same totals in the tables beside it (only sums that hold in the data are kept).
+        first = cell("funnel", members[0], "target_numerator"), cell("funnel", members[0], "target_denominator")
+        sources = {"itt_response": ("response", "cumulative_responders", "evaluable"),
+                   "completion": ("summary", "completed", "ended"),
+                   "durability": ("durability", "durable", "followed_up")}
+        table, of_numerator, of_denominator = sources.get(outcome, (None, None, None))
+        found = rows(table) if table else {}
+        if table == "response" and found:
+            last = max(n for _, n in found)
+            found = {key: j for key, j in found.items() if key[1] == last}
+        if found:
+            yield _sum(first[0], [cell(table, j, of_numerator) for j in found.values()])
+            yield _sum(first[1], [cell(table, j, of_denominator) for j in found.values()])
 
 
 def _keys(frame: pd.DataFrame, keys: list[str]) -> list[tuple]:
@@ -426,6 +514,11 @@ def _apply(name: str, frame: pd.DataFrame, hidden: set[Cell], min_cell: int) -> 
         if table == "dropout":
             # retained(n) is a running product over every step before n: hidden after the first hidden step.
             hide = hide.groupby(frame["grp"]).transform(lambda s: s.shift(1, fill_value=False).cummax())
+        elif table == "time_to_response":
+            # The share at a day is a running product up to and including that day's step; the
+            # medians are read off the whole curve.
+            steps = hide.astype(int).groupby(frame["grp"])
+            hide = (steps.transform("max") if rate.startswith("median") else steps.cummax()) > 0
         out.loc[hide, rate] = None
     if table == "trajectories" and "patients" in hid:
         for col in ("mean", "sd", "mean_low", "mean_high"):
@@ -448,6 +541,10 @@ def metric_frames(m, prefix: str = "") -> dict[str, pd.DataFrame]:
         frames |= {"stopped_by_status": m.stopped_by_status(), "stop_reasons": m.stop_reasons()}
     if getattr(m, "monthly", None) is not None and len(m.monthly.columns):
         frames["monthly"] = m.monthly
+    # METRICS.md 9-12 (the scatter's points are no count table: they are left to the panel).
+    for name in ("early_improvement", "reliable_change", "time_to_response", "funnel"):
+        if getattr(m, name, None) is not None and len(getattr(m, name).columns):
+            frames[name] = getattr(m, name)
     return {prefix + name: frame for name, frame in frames.items() if len(frame.columns)}
 
 

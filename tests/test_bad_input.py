@@ -110,7 +110,7 @@ def test_header_only_is_a_file_with_no_rows():
 def test_cli_on_header_only(tmp_path):
     result = run_cli(str(BAD / "header_only.csv"), "--out", str(tmp_path))
     assert result.returncode == 0 and result.stderr == ""
-    assert result.stdout == f"wrote 6 files to {tmp_path}: 0 rows read, 0 used, 0 rejected\n"
+    assert result.stdout == f"wrote 9 files to {tmp_path}: 0 rows read, 0 used, 0 rejected\n"
     assert (tmp_path / "rejections.csv").read_text() == "file,line,column,value,reason\n"
     assert (tmp_path / "dropout.csv").read_text() == "n,dropped_after,retained\n"
 
@@ -127,7 +127,7 @@ def test_xlsx_renamed_csv_is_read_as_excel():
     ds = load_files(("export.csv", buffer.getvalue()))
     assert ds.files[0].kind == "xlsx" and counts(ds) == (2, 2, 0)
     assert visits(ds) == [("P1", "2025-03-01", "infusion", 20), ("P1", "2025-03-04", "infusion", None)]
-    assert rejected(ds) == [(3, "PHQ-9", "99", "out of range (0-27)")]
+    assert rejected(ds) == [(3, "PHQ-9", "99", "PHQ-9 out of range 0-27")]
 
 
 @pytest.mark.parametrize("encoding,name", [("utf-16-le", "little"), ("utf-16-be", "big")])
@@ -164,7 +164,7 @@ def test_mixed_line_breaks():
     for data in (pasted, mac):
         ds = load_files(("x.csv", data))
         assert counts(ds) == (4, 4, 0)
-        assert rejected(ds) == [(4, "phq9", "99", "out of range (0-27)")]
+        assert rejected(ds) == [(4, "phq9", "99", "PHQ-9 out of range 0-27")]
         assert ds.files[0].notes == ["line breaks are written in more than one way (CR LF, LF, CR): "
                                      "each is read as one line break"]
 
@@ -228,7 +228,7 @@ def test_cells_that_look_like_formulas():
     assert counts(ds) == (4, 4, 0)
     assert visits(ds) == [("+P2", "2025-03-01", "infusion", 5), ("-P3", "2025-03-01", "infusion", None),
                           ("=1+2", "2025-03-01", "infusion", None), ("@P4", "2025-03-01", "infusion", None)]
-    assert rejected(ds) == [(2, "phq9", "=5", "not a number"), (4, "phq9", "-5", "out of range (0-27)"),
+    assert rejected(ds) == [(2, "phq9", "=5", "not a number"), (4, "phq9", "-5", "PHQ-9 out of range 0-27"),
                             (5, "phq9", "@5", "not a number")]
     assert ds.dimension_values()["site"] == ["+1", "-x", '=HYPERLINK("http://x")', "@SUM(A1)"]
 
@@ -239,7 +239,7 @@ def test_cli_neutralises_formulas_in_rejections(tmp_path):
     assert main([str(BAD / "formulas.csv"), "--out", str(tmp_path)]) == 0
     lines = (tmp_path / "rejections.csv").read_text(encoding="utf-8").splitlines()
     # (-5 is a number: Excel reads it as -5, so it is written as it is.)
-    assert lines[1:] == ["formulas.csv,2,phq9,'=5,not a number", "formulas.csv,4,phq9,-5,out of range (0-27)",
+    assert lines[1:] == ["formulas.csv,2,phq9,'=5,not a number", "formulas.csv,4,phq9,-5,PHQ-9 out of range 0-27",
                          "formulas.csv,5,phq9,'@5,not a number"]
 
 
@@ -266,19 +266,19 @@ def test_headers_with_quotes_semicolons_and_sql_keywords():
 def test_a_patient_with_500_infusions():
     """P1: baseline 20, 500 infusions two days apart, scoring 20 at the first and 8 after. The
     series is the first 6 (planned = 6); infusions 7..500 are boosters. P2: baseline 18, two
-    infusions (18, 12), then nothing. as_of = P1's last infusion (2027-09-28).
+    infusions (18, 12), then nothing. as_of = P1's last infusion (2025-09-27).
     Pre timing: after 1 infusion P1 scores 8 <= 10 (responds), P2 12 > 9 (does not): 1/2.
     After 2..6 only P1 is assessed (after 6: infusion 7, a booster's check-in within 14 days).
     P1 completes; P2 dropped after 2 (retained 0.5 from n = 3). P1's booster came before any
     follow-up: booster_first."""
-    start = date(2025, 1, 1)
+    start = date(2023, 1, 1)
     lines = ["patient_id,session_date,session_type,phq9", f"P1,{start},baseline,20"]
     lines += [f"P1,{start + timedelta(days=2 * k)},infusion,{20 if k == 1 else 8}" for k in range(1, 501)]
-    lines += ["P2,2025-02-01,baseline,18", "P2,2025-02-02,infusion,18", "P2,2025-02-04,infusion,12"]
+    lines += ["P2,2023-02-01,baseline,18", "P2,2023-02-02,infusion,18", "P2,2023-02-04,infusion,12"]
     ds = load_files(("many.csv", ("\n".join(lines) + "\n").encode()))
     assert counts(ds) == (504, 504, 0)
     m = metrics_for(ds)
-    assert m.as_of == date(2027, 9, 28)
+    assert m.as_of == date(2025, 9, 27) and m.dated_in_future == 0
     assert column(m.response, "assessed") == [2, 1, 1, 1, 1, 1]
     assert column(m.response, "responders") == [1, 1, 1, 1, 1, 1]
     assert column(m.response, "cumulative_rate") == [0.5] * 6
@@ -289,19 +289,20 @@ def test_a_patient_with_500_infusions():
 
 
 def test_future_dates():
-    """A visit typed as 2205-03-07: METRICS.md 2 makes the latest date used the default as_of, so
-    the row is used (a booster, after a gap of 180 years) and P1's series of two has ended:
-    dropped after 2. With as_of set to 2025-03-10 the row is left out and counted, and the series
-    is in progress. Response after 1 infusion (8 <= 10) is the same either way."""
+    """A visit typed as 2205-03-07 (after today): METRICS.md 2 counts it apart as dated in the
+    future and never uses it, so the default as_of is the latest date up to today (2025-03-05) and
+    P1's series of two is in progress. With as_of set to 2025-03-10 the same: the row is still
+    left out as dated in the future, not as after as-of. Response after 1 infusion (8 <= 10) is
+    the same either way."""
     ds = load_bad("future_dates.csv")
     assert counts(ds) == (4, 4, 0) and rejected(ds) == []
     default = metrics_for(ds)
-    assert default.as_of == date(2205, 3, 7) and default.left_out_after_as_of == 0
-    assert column(default.summary, "dropped") == [1] and column(default.dropout, "dropped_after")[:2] == [0, 1]
+    assert default.as_of == date(2025, 3, 5)
+    assert (default.dated_in_future, default.left_out_after_as_of) == (1, 0)
     set_as_of = metrics_for(ds, as_of=date(2025, 3, 10))
-    assert set_as_of.left_out_after_as_of == 1
-    assert column(set_as_of.summary, "in_progress") == [1] and column(set_as_of.summary, "dropped") == [0]
+    assert (set_as_of.dated_in_future, set_as_of.left_out_after_as_of) == (1, 0)
     for m in (default, set_as_of):
+        assert column(m.summary, "in_progress") == [1] and column(m.summary, "dropped") == [0]
         assert column(m.response, "assessed")[0] == 1 and column(m.response, "responders")[0] == 1
 
 
@@ -311,8 +312,8 @@ def test_negative_and_fractional_scores():
     ds = load_bad("negative_fractional_scores.csv")
     assert counts(ds) == (6, 6, 0)
     assert rejected(ds) == [
-        (3, "phq9", "-1", "out of range (0-27)"), (3, "who5", "-0.5", "out of range (0-25)"),
-        (6, "phq9", "27.01", "out of range (0-27)"), (6, "who5", "25.5", "out of range (0-25)"),
+        (3, "phq9", "-1", "PHQ-9 out of range 0-27"), (3, "who5", "-0.5", "WHO-5 out of range 0-25"),
+        (6, "phq9", "27.01", "PHQ-9 out of range 0-27"), (6, "who5", "25.5", "WHO-5 out of range 0-25"),
     ]
     assert [score for *_, score in visits(ds)] == [20.5, None, 9.5, 0, None, 0.5]
     assert [score for *_, score in visits(ds, "who5")] == [10, None, 12.25, 25, None, 3]

@@ -40,6 +40,11 @@ def test_files_and_columns_are_the_contract(tmp_path):
         "durability.csv": "eligible,durable,lost,booster_first,no_follow_up,pending,durability_rate,rate_low,"
                           "rate_high,conservative_rate",
         "rejections.csv": "file,line,column,value,reason",
+        # METRICS.md 13 (funnel.csv only with --funnel-by: test_export_decisions.py).
+        "early_improvement.csv": "k,band_from,band_to,patients,no_later_score,responded_later,later_response_rate,"
+                                 "rate_low,rate_high,itt_evaluable,itt_responded,itt_rate",
+        "reliable_change.csv": "category,patients,denominator,rate,rate_low,rate_high",
+        "time_to_response.csv": "day,at_risk,responded,censored,responded_share,share_low,share_high",
     }
     response = read(tmp_path / "response_by_infusion.csv")
     # Hand-worked in test_metrics_hand_worked.py: 1/5 after one infusion, 2/3 after two.
@@ -61,18 +66,20 @@ def test_every_setting_is_an_option(tmp_path):
                      "--score-timing", "post", "--planned", "6", "--series-gap-days", "21",
                      "--baseline-window-days", "30", "--end-of-series-days", "14", "--response-reduction", "0.5",
                      "--as-of", "2025-03-10", "--follow-up-days", "30", "--follow-up-window", "21..45",
-                     "--min-cell", "0")
+                     "--min-cell", "0", "--early-bands", "0.25,0.5")
     assert result.returncode == 0, result.stderr
     settings = json.loads((out / "settings.json").read_text())["settings"]
     assert settings["min_baseline"] == 5 and settings["score_timing"] == "post"
-    assert settings["follow_up_window"] == "21..45"
+    assert settings["follow_up_window"] == "21..45" and settings["early_bands"] == "0.25,0.5"
 
 
 def test_min_cell_suppresses_counts_and_their_rates(tmp_path):
     assert main([str(FIXTURES / "six_patients.csv"), "--out", str(tmp_path), "--min-cell", "3"]) == 0
     first, second = read(tmp_path / "response_by_infusion.csv")[:2]
-    # n=1: 5 assessed, 1 responder (< 3): the count is "<3" and its rates are empty.
-    assert (first["assessed"], first["responders"], first["rate"], first["rate_low"]) == ("5", "<3", "", "")
+    # n=1: 5 assessed, 1 responder (< 3): the count is "<3" and its rates are empty. The 5 is hidden
+    # too: early_improvement.csv splits them 1, 3, 1 by improvement band, and with 5 shown the two
+    # "<3" bands (at least 1 each) would add up to 2 or less: 1 each.
+    assert (first["assessed"], first["responders"], first["rate"], first["rate_low"]) == ("hidden", "<3", "", "")
     assert first["evaluable"] == "5" and first["cumulative_rate"] == ""  # 1 cumulative responder
     assert second["assessed"] == "3" and second["responders"] == "<3"
 
@@ -225,6 +232,8 @@ def test_export_equals_the_full_engine(tmp_path):
             for col, value in zip(columns, want):
                 if value is None or value != value:
                     assert got[col] == "", (filename, col)
+                elif isinstance(value, str):  # reliable_change.csv's category
+                    assert got[col] == value, (filename, col)
                 else:
                     assert float(got[col]) == pytest.approx(float(value)), (filename, col)
 
@@ -233,13 +242,13 @@ def test_other_measures_are_judged_though_only_the_primary_is_kept(tmp_path):
     """The export keeps only the primary measure's scores and leaves the others' good numbers
     unread, yet every other score is judged as in the app. Worked by hand, GAD-7 (range 0-21) in
     a semicolon file, where a decimal comma is a decimal point:
-      line 2  P1 01-01 baseline  gad7 22    out of range (0-21)
+      line 2  P1 01-01 baseline  gad7 22    GAD-7 out of range 0-21
       line 3  P1 01-03 infusion  gad7 x     not a number
       line 4  P1 01-05 infusion  gad7 7,5   7.5: fine
       line 5  P1 01-07 infusion  gad7 9     one visit with line 6 (same PHQ-9, 12): the GAD-7
       line 6  P1 01-07 infusion  gad7 10    values differ, so both are rejected
       line 7  P2 01-07 infusion  gad7 21    top of the range: fine
-      line 8  P2 01-09 infusion  gad7 -1    out of range (0-21)
+      line 8  P2 01-09 infusion  gad7 -1    GAD-7 out of range 0-21
       line 9  P2 01-11 infusion  gad7 NA    missing, not an error
     """
     path = tmp_path / "gad.csv"
@@ -249,8 +258,8 @@ def test_other_measures_are_judged_though_only_the_primary_is_kept(tmp_path):
                     "P2;2025-01-09;infusion;14;-1\nP2;2025-01-11;infusion;13;NA\n")
     assert main([str(path), "--out", str(tmp_path / "o")]) == 0
     conflict = "conflicting duplicate: this visit has different gad7 scores"
-    expected = [("2", "22", "out of range (0-21)"), ("3", "x", "not a number"), ("5", "9", conflict),
-                ("6", "10", conflict), ("8", "-1", "out of range (0-21)")]
+    expected = [("2", "22", "GAD-7 out of range 0-21"), ("3", "x", "not a number"), ("5", "9", conflict),
+                ("6", "10", conflict), ("8", "-1", "GAD-7 out of range 0-21")]
     assert [(r["line"], r["value"], r["reason"]) for r in read(tmp_path / "o" / "rejections.csv")] == expected
     assert {r["column"] for r in read(tmp_path / "o" / "rejections.csv")} == {"gad7"}
     # The same as the app's full load, which keeps every score.

@@ -25,7 +25,7 @@ def test_every_rejection_reason_with_its_line():
         ("every_rejection.csv", 6, "session_date", "2025-02-30", "unreadable date"),
         ("every_rejection.csv", 7, "session_type", "No-show", "not a visit: unrecognised session type"),
         ("every_rejection.csv", 8, "", "", "exact repeat of every_rejection.csv line 3"),
-        ("every_rejection.csv", 9, "phq9", "31", "out of range (0-27)"),
+        ("every_rejection.csv", 9, "phq9", "31", "PHQ-9 out of range 0-27"),
         ("every_rejection.csv", 10, "phq9", "abc", "not a number"),
         ("every_rejection.csv", 11, "phq9", "12", "conflicting duplicate: this visit has different phq9 scores"),
         ("every_rejection.csv", 12, "phq9", "14", "conflicting duplicate: this visit has different phq9 scores"),
@@ -73,8 +73,10 @@ def test_scores_however_the_number_is_written():
             "P1,2025-01-07,27,21\n" "P1,2025-01-08,28,22\n" "P1,2025-01-09,-1,-1\n"
             "P1,2025-01-10,7,7\n" "P1,2025-01-10,7.0,7.0\n" "P1,2025-01-11,8,8\n" "P1,2025-01-11,08,9\n")
     rejected = [("s.csv", 7, "gad7", "1e1", "not a number"), ("s.csv", 7, "phq9", "1e1", "not a number"),
-                ("s.csv", 9, "gad7", "22", "out of range (0-21)"), ("s.csv", 9, "phq9", "28", "out of range (0-27)"),
-                ("s.csv", 10, "gad7", "-1", "out of range (0-21)"), ("s.csv", 10, "phq9", "-1", "out of range (0-27)"),
+                ("s.csv", 9, "gad7", "22", "GAD-7 out of range 0-21"),
+                ("s.csv", 9, "phq9", "28", "PHQ-9 out of range 0-27"),
+                ("s.csv", 10, "gad7", "-1", "GAD-7 out of range 0-21"),
+                ("s.csv", 10, "phq9", "-1", "PHQ-9 out of range 0-27"),
                 ("s.csv", 12, "", "", "exact repeat of s.csv line 11"),
                 ("s.csv", 13, "gad7", "8", "conflicting duplicate: this visit has different gad7 scores"),
                 ("s.csv", 14, "gad7", "9", "conflicting duplicate: this visit has different gad7 scores")]

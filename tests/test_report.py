@@ -209,6 +209,17 @@ def test_the_settings_own_minimum_is_used_when_set(sample):
     assert report.report_min_cell(0) == 11 and report.report_min_cell(5) == 5
 
 
+def test_the_report_says_whose_data_and_its_span(sample, tmp_path):
+    dataset, metrics, _ = sample
+    page = report.report_html(dataset, metrics, made_at=MADE_AT)
+    assert f"Data: {SAMPLE.name} · visits 2025-04-18 to 2026-10-31 · read as of 2026-10-31" in page
+    # The export marks the bundled sample as such: its report can't pass for a clinic's.
+    from dashboard.export import main as export_main
+
+    assert export_main([str(SAMPLE), "--out", str(tmp_path), "--report", str(tmp_path / "r.html")]) == 0
+    assert "Sample data: synthetic patients, not a clinic&#x27;s · visits 2025-04-18" in (tmp_path / "r.html").read_text()
+
+
 def test_settings_filters_and_data_in_use(sample):
     dataset, metrics, _ = sample
     page = report.report_html(dataset, metrics, cohort_text=["Site: North, Central", ""], made_at=MADE_AT)

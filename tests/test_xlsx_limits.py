@@ -333,7 +333,7 @@ def test_the_mapping_step_parses_a_workbook_once(monkeypatch):
     monkeypatch.setattr(openpyxl, "load_workbook", counted)
     at = upload(AppTest.from_file(APP, default_timeout=90).run(), "odd.xlsx",
                 openpyxl_workbook([["Who", "When", "Mood"], ["P1", "2025-01-01", 20], ["P1", "2025-01-03", 9]]))
-    assert "Map your columns" in [s.value for s in at.subheader]
+    assert "Which column holds what?" in [s.value for s in at.subheader]
     assert list(at.dataframe[0].value.columns) == ["Who", "When", "Mood"]
     first = len(parsed)  # the reading that found no known columns, and the preview
     assert first <= 2
@@ -349,6 +349,6 @@ def test_the_mapping_step_parses_a_workbook_once(monkeypatch):
 ])
 def test_the_mapping_step_shows_a_file_with_a_repeated_header(name, data):
     at = upload(AppTest.from_file(APP, default_timeout=90).run(), name, data)
-    assert not at.exception and "Map your columns" in [s.value for s in at.subheader]
+    assert not at.exception and "Which column holds what?" in [s.value for s in at.subheader]
     assert list(at.dataframe[0].value.columns) == ["Who", "Who (2)", "Mood"]
     assert at.selectbox(key="map_patient_id").options == ["(none)", "Who", "Who", "Mood"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from dashboard.measures import Measure, measure_for_header, normalise_header
+from dashboard.measures import BUILTIN, Measure, measure_for_header, normalise_header
 
 # Canonical column -> header spellings seen in EHR exports (compared after normalise_header).
 CANONICAL_ALIASES: dict[str, tuple[str, ...]] = {
@@ -164,6 +164,11 @@ def plan_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapp
             del plan.roles[lone]
     _check_required(plan, headers)
     return plan
+
+
+def known_header(text: str) -> bool:
+    """Whether a cell reads as a column name ingest recognises (a role or a built-in measure)."""
+    return _recognise(normalise_header(text), BUILTIN) is not None
 
 
 def _recognise(key: str, measures: dict[str, Measure]) -> str | None:

@@ -31,7 +31,8 @@ CREATE OR REPLACE TEMP TABLE dim_candidates (patient_key INTEGER, file_idx INTEG
     value VARCHAR);
 CREATE OR REPLACE TEMP TABLE type_map (raw VARCHAR, session_type visit_kind, ambiguous BOOLEAN);
 CREATE OR REPLACE TEMP TABLE measure_map (raw VARCHAR, measure VARCHAR);
-CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE);
+-- out_of_range: the reason a value outside the range is rejected, naming the measure and its range.
+CREATE OR REPLACE TEMP TABLE measure_ranges (measure VARCHAR, low DOUBLE, high DOUBLE, out_of_range VARCHAR);
 -- Filled by merged_rows.sql; the score cells' views (_stage_file) refer to it before then.
 CREATE OR REPLACE TEMP TABLE merged_rows (file_idx INTEGER, line BIGINT);
 """
@@ -86,6 +87,9 @@ class Dataset:
     # Session types as written that read as more than one kind of visit (METRICS.md 1), each with
     # its rows, most rows first: their rows are rejected until a mapping names their kind.
     ambiguous_session_types: list[tuple[str, int]] = field(default_factory=list)
+    # The bundled synthetic sample (dashboard.sample), set by whoever loaded it: said wherever the
+    # data is named, so that a meeting never mistakes it for a clinic's patients.
+    is_sample: bool = False
 
     @property
     def rows_read(self) -> int:
@@ -153,7 +157,8 @@ def load(
     if len(files) > 255:  # the dimension ranking packs the file number into 8 bits
         raise UnreadableFile(f"{len(files)} files were given; load at most 255 at once (combine monthly exports).")
     con.execute(_STAGING_DDL)
-    con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?)", [(m.name, m.low, m.high) for m in measures.values()])
+    con.executemany("INSERT INTO measure_ranges VALUES (?, ?, ?, ?)",
+                    [(m.name, m.low, m.high, out_of_range(m)) for m in measures.values()])
     con.execute(_MEASURE_DDL)
     sql.run(con, "ingest/cleaned_macro")
     sql.run(con, "ingest/number_macro")
@@ -191,8 +196,9 @@ def load(
     sql.run(con, "ingest/row_values")
     sql.run(con, "ingest/patient_ids")
     _fill_lookups(con, measures, mapping)
-    for step in ("parse_rows", "merged_rows", "mark_merged_rows", "parse_cells", "repeated_rows", "mark_repeats",
-                 "drop_repeated_cells", "merged_visits", "visits", "patients", "mark_conflicts", "cell_scores", "scores"):
+    for step in ("parse_rows", "mark_control_ids", "merged_rows", "mark_merged_rows", "parse_cells", "repeated_rows",
+                 "mark_repeats", "drop_repeated_cells", "merged_visits", "visits", "patients", "mark_conflicts",
+                 "cell_scores", "scores"):
         sql.run(con, f"ingest/{step}", {"measures": sorted(score_measures) if score_measures is not None else None})
     for file_idx, (raw, plan) in enumerate(zip(raws, plans)):
         _stage_dimensions(con, file_idx, raw, plan, dimensions)
@@ -211,6 +217,12 @@ def load(
         con.execute(f"ALTER TABLE parsed_rows DROP COLUMN {column}")
     db.lock_down(con)
     return Dataset(con, summaries, measures, ambiguous)
+
+
+def out_of_range(measure: Measure) -> str:
+    """The reason a value outside the measure's range is rejected: 'PHQ-9 out of range 0-27'."""
+    low, high = f"{measure.low:g}", f"{measure.high:g}"
+    return f"{measure.label} out of range {low}-{high}" if measure.low >= 0 else f"{measure.label} out of range {low} to {high}"
 
 
 def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapping | None,
@@ -280,6 +292,8 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
     if raw.broken_lines:
         con.executemany("INSERT INTO broken_lines VALUES (?, ?, ?, ?)",
                         [(file_idx, line, text[:200], reason) for line, reason, text in raw.broken_lines])
+    for first, reason, text in raw.spans:
+        sql.run(con, "ingest/broken_spans", {"file_idx": file_idx, "first": first, "reason": reason, "text": text})
     col = {role: f"c{i}" for i, role in plan.roles.items()}
     wide = plan.measures if plan.layout == "wide" else {}
     plain_value = {i: _plain_value(i, measures.get(name)) for i, name in wide.items()}

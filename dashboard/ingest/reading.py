@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import mmap
 import os
 import posixpath
@@ -17,10 +18,13 @@ import pyexpat
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import duckdb
+
+from dashboard.ingest.header import TITLE_LINES, Header, find_header, header_index, title_text
+from dashboard.ingest.lines import line_count, unclosed_quote  # line_count: app_data.check_size
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
@@ -37,6 +41,8 @@ _EMPTY_LINE = re.compile(rb"\n\n")
 # of 5 to 11 fresh processes each, 2 threads). A larger buffer alone gained nothing.
 _READ_BUFFER = 10 << 20
 _MAX_LINE = _READ_BUFFER
+_NOT_CLOSED = "a quoted field is not closed properly"
+_NOT_BLANK = re.compile(r"^[^\S\n]*\S", re.M)  # a line that holds more than whitespace
 
 
 class UnreadableFile(ValueError):
@@ -62,6 +68,9 @@ class RawFile:
     rows: int = 0
     # Lines the parser could not split into the header's columns: (line, reason, raw text).
     broken_lines: list[tuple[int, str, str]] = field(default_factory=list)
+    # Broken records of several lines (first line, reason, their text): each line that is not
+    # blank is rejected on its own, with the reason (load: queries/ingest/broken_spans.sql).
+    spans: list[tuple[int, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -181,6 +190,9 @@ def sniff_delimiter(text: str) -> str:
     best, best_score = ",", (-1.0, 0)
     for delim in DELIMITERS:
         rows = [r for r in csv.reader(io.StringIO(head), delimiter=delim) if r]
+        # Title lines above the header (one value each) say nothing about the delimiter.
+        titles = next((i for i, r in enumerate(rows[:TITLE_LINES]) if sum(1 for c in r if c.strip()) > 1), 0)
+        rows = rows[titles:]
         if not rows or len(rows[0]) < 2:
             continue
         width = len(rows[0])
@@ -191,25 +203,14 @@ def sniff_delimiter(text: str) -> str:
     return best
 
 
-def _header(text: str, delim: str) -> tuple[list[str], int]:
-    """The header's cells and the number of physical lines it spans (blank lines before it included)."""
-    for head in (text[:1_000_000], text):  # the header is near the top; don't copy a big file to find it
-        reader = csv.reader(io.StringIO(head), delimiter=delim)
-        for row in reader:
-            if any(cell.strip() for cell in row):
-                if head is text or reader.line_num < head.count("\n"):
-                    return [cell.strip() for cell in row], reader.line_num
-                break
-    return [], 0
-
-
 def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None,
               select: Selector | None, whole_text: bool = True) -> RawFile | None:
     """Read the CSV file. `text` is the whole file's text, or (whole_text False, _read_in_place)
     its first lines, of a file whose every record is one line: then None when the header is not
     in them, or when DuckDB finds lines that are not valid UTF-8."""
     delim = sniff_delimiter(text)
-    headers, header_lines = _header(text, delim)
+    header = find_header(text, delim)
+    headers, header_lines = header.cells, header.lines
     if not whole_text and (not header_lines or header_lines >= text.count("\n")):
         return None
     if len(headers) < 2:
@@ -218,8 +219,38 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
             "commas, semicolons, tabs or pipes (at least a patient id and a visit date)."
         )
     headers = [h if h else f"column {i + 1}" for i, h in enumerate(headers)]
-    columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     kept = (select(headers) if select else None) or "*"
+
+    def read(text: str, data: bytes | None, path: str | None) -> RawFile | None:
+        return _read_rows(con, name, text, encoding, data, table, path, headers, kept, delim, header_lines, whole_text)
+
+    # A quote that never closes would take every line after it into one broken record (or, in a
+    # file larger than DuckDB's buffer, only some of them): DuckDB reads the lines before the
+    # quote's, and each line from it on is rejected. Looked for when the quotes can't all pair
+    # up, or when DuckDB finds a quoted field that is not closed properly.
+    opened = _unclosed_quote(text, delim, header_lines) if whole_text and text.count('"') % 2 else None
+    if opened is None:
+        raw = read(text, data, path)
+        if raw is None:
+            return None
+        if whole_text and any(reason == _NOT_CLOSED for _, reason, _ in raw.broken_lines):
+            opened = _unclosed_quote(text, delim, header_lines)
+            if opened is not None:
+                drop_raw(con, raw)
+    if opened is not None:
+        # Not the bytes as they are, nor the file: only the text before the quote's line.
+        raw = read(text[:opened], None, None)
+        _reject_swallowed(raw, text, opened)
+    _split_spans(raw)
+    raw.notes += [header.note()] if header.titles else []
+    return raw
+
+
+def _read_rows(con, name: str, text: str, encoding: str, data: bytes | None, table: str, path: str | None,
+               headers: list[str], kept: str, delim: str, header_lines: int, whole_text: bool) -> RawFile | None:
+    """DuckDB's reading of the rows below the header (see _read_csv): of the text, or of the bytes
+    `data` when they are the text as it is, or of the file at `path`; every column as text."""
+    columns = {f"c{i}": "VARCHAR" for i in range(len(headers))}
     temporary = path is None
     if temporary:
         # DuckDB reads files; uploaded bytes live in a private temporary file only for the read.
@@ -267,6 +298,42 @@ def _read_csv(con, name: str, text: str, encoding: str, data: bytes | None, tabl
     return raw
 
 
+def _unclosed_quote(text: str, delim: str, header_lines: int) -> int | None:
+    """Where the line starts on which a quote below the header opens and never closes (lines.unclosed_quote)."""
+    start = 0
+    for _ in range(header_lines):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return None
+    return unclosed_quote(text, delim, start)
+
+
+def _reject_swallowed(raw: RawFile, text: str, opened: int) -> None:
+    """Reject each line from the quote's line on (raw.spans) and say so in the file's notes."""
+    first = text.count("\n", 0, opened) + 1
+    swallowed = text[opened:].rstrip()
+    last = first + swallowed.count("\n")
+    lines = f"lines {first}..{last}" if last > first else f"line {first}"
+    reason = f"a quote opened on line {first} never closes: {lines} could not be read"
+    raw.spans.append((first, reason, swallowed))
+    raw.notes.append(f"{reason} (each is listed as rejected)")
+
+
+def _split_spans(raw: RawFile) -> None:
+    """A broken record of several lines (a quote that closes lines later, and not at the end of a
+    field) moves to raw.spans, so that each of its lines is rejected, not only its first."""
+    kept = []
+    for line, reason, record in raw.broken_lines:
+        if "\n" in record:
+            last = line + record.count("\n")
+            raw.spans.append((line, f"{reason}: lines {line}..{last} could not be read", record))
+        else:
+            kept.append((line, reason, record))
+    moved = len(raw.broken_lines) - len(kept)
+    raw.broken_lines = kept
+    raw.rows += sum(1 for _, _, record in raw.spans for _ in _NOT_BLANK.finditer(record)) - moved
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).strip().splitlines()[0][:200]
 
@@ -279,7 +346,7 @@ def _parser_reason(error: str, csv_line: str, delim: str, width: int) -> str:
             found = csv_line.count(delim) + 1
         return f"the line has {found} field{'' if found == 1 else 's'} but the header has {width}"
     if error == "UNQUOTED VALUE":
-        return "a quoted field is not closed properly"
+        return _NOT_CLOSED
     if error == "LINE SIZE OVER MAXIMUM":
         return f"the line is longer than {_MAX_LINE >> 20} MB"
     if error == "INVALID ENCODING":
@@ -814,6 +881,23 @@ def _header_names(cells: list[str | None]) -> list[str]:
     return [c.strip() if c else f"column {i + 1}" for i, c in enumerate(cells)]
 
 
+def _sheet_header(rows) -> tuple[Header, Iterator[tuple[int, list[str | None]]]]:
+    """The sheet's header (title rows above it skipped, as in a CSV file: header.py) and its rows
+    below it, from its rows (_sheet_rows)."""
+    first = []  # the first rows that hold data, enough to find the header
+    for number, cells in rows:
+        if _holds_data(cells):
+            first.append((number, cells))
+            if len(first) > TITLE_LINES:
+                break
+    if not first:
+        return Header([], 0), iter(())
+    i = header_index([[c or "" for c in cells] for _, cells in first])
+    titles = [(number, title_text(cells)) for number, cells in first[:i]]
+    number, cells = first[i]
+    return Header(_header_names(cells), number, titles), itertools.chain(first[i + 1:], rows)
+
+
 def _holds_data(cells: list[str | None]) -> bool:
     return any(c is not None and c.strip() for c in cells)
 
@@ -827,7 +911,6 @@ def _read_xlsx(con, name: str, data: bytes, table: str, select: Selector | None)
     book, sheet = _open_workbook(name, data, checked)
     rows_table = f"{table}_rows"
     con.execute(f"CREATE OR REPLACE TEMP TABLE {rows_table} (line BIGINT, cells VARCHAR[])")
-    headers: list[str] = []
     lines: list[int] = []
     batch: list[list[str | None]] = []
     batched = records = width = 0
@@ -841,11 +924,9 @@ def _read_xlsx(con, name: str, data: bytes, table: str, select: Selector | None)
         batch.clear()
 
     try:
-        for number, cells in _sheet_rows(name, sheet):
-            if not headers:
-                if any(cells):
-                    headers = _header_names(cells)
-                continue
+        header, rows = _sheet_header(_sheet_rows(name, sheet))
+        headers = header.cells
+        for number, cells in rows:
             if _holds_data(cells):
                 while cells[-1] is None:
                     cells.pop()
@@ -877,6 +958,7 @@ def _read_xlsx(con, name: str, data: bytes, table: str, select: Selector | None)
     raw = RawFile(name, table, headers, "xlsx", "Excel workbook", "", rows=records)
     if len(book.sheetnames) > 1:
         raw.notes.append(f"read the first sheet ('{sheet.title}') of {len(book.sheetnames)}")
+    raw.notes += [header.note()] if header.titles else []
     return raw
 
 
@@ -885,20 +967,17 @@ def workbook_head(name: str, data: bytes, rows: int = 5) -> tuple[list[str], lis
     the mapping step's preview); refuses the workbook as read_file does."""
     checked = check_workbook(name, data)
     book, sheet = _open_workbook(name, data, checked)
-    headers: list[str] = []
     body: list[list[str | None]] = []
     try:
-        for _, cells in _sheet_rows(name, sheet):
-            if not headers:
-                if any(cells):
-                    headers = _header_names(cells)
-            elif _holds_data(cells):
+        header, below = _sheet_header(_sheet_rows(name, sheet))
+        for _, cells in below:
+            if _holds_data(cells):
                 body.append(cells)
                 if len(body) == rows:
                     break
     finally:
         book.close()
-    return headers, body
+    return header.cells, body
 
 
 def _excel_text(value) -> str | None:

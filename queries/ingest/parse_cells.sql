@@ -1,5 +1,5 @@
 -- One row per score cell of a used row: its visit, measure and value, or why the value is
--- rejected (not a number, out of range, unknown measure; METRICS.md 6; and conflicting
+-- rejected (not a number, out of its measure's range, unknown measure; METRICS.md 6; and conflicting
 -- duplicates, marked by mark_conflicts.sql).
 -- Every cell is judged; of the cells that are not rejected, only those of the measures in
 -- $measures are kept (all when it is NULL), and those of visits of several rows, which are
@@ -20,14 +20,15 @@ WITH used_cells AS (
 ), measure_columns AS (
     -- The measure of each score column of a wide file, and of each measure name of a long one,
     -- with its range.
-    SELECT ic.file_idx, ic.col, ic.name AS measure, r.low, r.high
+    SELECT ic.file_idx, ic.col, ic.name AS measure, r.low, r.high, r.out_of_range
     FROM input_columns ic JOIN measure_ranges r ON r.measure = ic.name
     WHERE ic.role = 'measure'
 ), measure_names AS (
-    SELECT mm.raw, mm.measure, r.low, r.high FROM measure_map mm LEFT JOIN measure_ranges r USING (measure)
+    SELECT mm.raw, mm.measure, r.low, r.high, r.out_of_range FROM measure_map mm LEFT JOIN measure_ranges r USING (measure)
 ), cells AS (
     SELECT u.file_idx, u.line, u.col, u.visit_id, u.rows_in_visit, u.measure_raw, coalesce(u.cell, u.number::VARCHAR) AS cell,
         coalesce(mc.measure, mn.measure) AS measure, coalesce(mc.low, mn.low) AS low, coalesce(mc.high, mn.high) AS high,
+        coalesce(mc.out_of_range, mn.out_of_range) AS out_of_range,
         CASE WHEN u.cell IS NULL THEN u.number::DOUBLE ELSE parsed_number(u.cell, f.decimal_comma) END AS score
     FROM used_cells u
     JOIN input_files f ON f.file_idx = u.file_idx
@@ -42,7 +43,7 @@ WITH used_cells AS (
         CASE
             WHEN c.measure IS NULL THEN 'unknown measure (declare it in a measures file)'
             WHEN c.score IS NULL OR NOT isfinite(c.score) THEN 'not a number'
-            WHEN c.score NOT BETWEEN c.low AND c.high THEN 'out of range (' || c.low::INTEGER || '-' || c.high::INTEGER || ')'
+            WHEN c.score NOT BETWEEN c.low AND c.high THEN c.out_of_range  -- 'PHQ-9 out of range 0-27'
         END AS problem
     FROM cells c
 ), kept AS (

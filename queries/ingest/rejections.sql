@@ -10,7 +10,7 @@ WITH headers AS (
 ), rows AS (
     SELECT p.file_idx, p.line,
         CASE
-            WHEN p.row_problem = 'no patient id' THEN h.patient_col
+            WHEN p.row_problem IN ('no patient id', 'patient id contains a control character') THEN h.patient_col
             WHEN p.row_problem IN ('no session date', 'unreadable date') THEN h.date_col
             WHEN p.row_problem LIKE 'not a visit%' OR p.row_problem LIKE 'ambiguous session type%' THEN h.type_col
             ELSE ''

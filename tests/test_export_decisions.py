@@ -1,0 +1,161 @@
+"""python -m dashboard.export, METRICS.md 13: early_improvement.csv, reliable_change.csv,
+time_to_response.csv, funnel.csv with --funnel-by, --compare-by adding a `group` column to every
+metric file, --early-bands; on the patients worked out by hand in test_new_metrics.py."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, load_files, metrics_for
+from test_new_metrics import HAND
+
+from dashboard.export import FILES, main
+from dashboard.metrics import Cohort
+
+FUNNEL_HEADER = "group,numerator,denominator,rate,target,low_998,low_95,high_95,high_998,position"
+
+
+def read(path: Path) -> list[dict]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture
+def hand_csv(tmp_path) -> Path:
+    path = tmp_path / "hand.csv"
+    path.write_text(HAND)
+    return path
+
+
+def export(hand_csv: Path, out: Path, *args: str) -> int:
+    return main([str(hand_csv), "--out", str(out), "--planned", "4", *args])
+
+
+def test_the_new_files_by_hand(hand_csv, tmp_path):
+    assert export(hand_csv, tmp_path / "o") == 0
+    out = tmp_path / "o"
+    assert not (out / "funnel.csv").exists()  # only with --funnel-by
+    early = read(out / "early_improvement.csv")
+    assert [(r["k"], r["band_from"], r["band_to"], r["patients"], r["no_later_score"], r["responded_later"])
+            for r in early[:3]] == [("1", "", "0.2", "4", "1", "2"), ("1", "0.2", "0.5", "1", "0", "1"),
+                                    ("1", "0.5", "", "1", "1", "0")]
+    assert float(early[0]["later_response_rate"]) == 2 / 3 and float(early[0]["itt_rate"]) == 0.5
+    assert (early[2]["later_response_rate"], early[2]["rate_low"], early[2]["itt_rate"]) == ("", "", "")
+    assert [(r["category"], r["patients"], r["denominator"]) for r in read(out / "reliable_change.csv")] == [
+        ("reliable_improvement", "3", "6"), ("no_reliable_change", "2", "6"), ("reliable_deterioration", "1", "6"),
+        ("recovery", "4", "5"), ("reliable_recovery", "3", "5")]
+    times = read(out / "time_to_response.csv")
+    assert [(r["day"], r["at_risk"], r["responded"], r["censored"]) for r in times] == [
+        ("3", "6", "1", "1"), ("4", "4", "1", "0"), ("6", "3", "0", "1"), ("9", "2", "2", "0")]
+    assert float(times[1]["responded_share"]) == pytest.approx(3 / 8)
+    settings = json.loads((out / "settings.json").read_text())
+    assert settings["settings"]["early_bands"] == "0.2,0.5"
+    assert "compare_by" not in settings and "funnel_by" not in settings
+
+
+def test_funnel_csv_by_hand(hand_csv, tmp_path):
+    """Completion by site (worked in test_new_metrics.test_funnel_by_hand): North 1 of 2, South 3
+    of 4, the patient without a site 0 of 0; target 4/6."""
+    out = tmp_path / "o"
+    assert export(hand_csv, out, "--funnel-by", "site", "--funnel-outcome", "completion") == 0
+    assert (out / "funnel.csv").read_text().splitlines()[0] == FUNNEL_HEADER
+    rows = read(out / "funnel.csv")
+    assert [(r["group"], r["numerator"], r["denominator"], r["position"]) for r in rows] == [
+        ("(not recorded)", "0", "0", ""), ("North", "1", "2", "within"), ("South", "3", "4", "within")]
+    assert {float(r["target"]) for r in rows} == {4 / 6}
+    assert float(rows[2]["high_95"]) == pytest.approx((4 - 0.025 * 81 / 16) / 4)
+    assert rows[0]["low_95"] == ""  # no denominator, no limits
+    settings = json.loads((out / "settings.json").read_text())
+    assert (settings["funnel_by"], settings["funnel_outcome"]) == ("site", "completion")
+    # The default outcome: intention-to-treat response after N (North 1 of 2, South 2 of 3).
+    assert export(hand_csv, tmp_path / "d", "--funnel-by", "site") == 0
+    assert [(r["group"], r["numerator"], r["denominator"]) for r in read(tmp_path / "d" / "funnel.csv")] == [
+        ("(not recorded)", "0", "0"), ("North", "1", "2"), ("South", "2", "3")]
+
+
+def test_compare_by_adds_a_group_column_to_every_metric_file(hand_csv, tmp_path):
+    """One block of rows per group, each equal to the engine's numbers for that group; funnel.csv
+    keeps its own `group` (the funnel's dimension), with no second one."""
+    out = tmp_path / "o"
+    assert export(hand_csv, out, "--compare-by", "site", "--funnel-by", "baseline_severity") == 0
+    split = metrics_for(load_files(("hand.csv", HAND.encode())), Cohort.of(split_by="site"), planned=4)
+    for filename, (table, columns) in FILES.items():
+        text = (out / filename).read_text()
+        assert text.splitlines()[0] == ",".join(["group", *columns]), filename
+        rows = read(out / filename)
+        expected = getattr(split, table)
+        assert [r["group"] for r in rows] == expected["grp"].tolist(), filename
+        for got, want in zip(rows, expected[columns].itertuples(index=False)):
+            for col, value in zip(columns, want):
+                if value is None or value != value:
+                    assert got[col] == "", (filename, col)
+                elif isinstance(value, str):
+                    assert got[col] == value, (filename, col)
+                else:
+                    assert float(got[col]) == pytest.approx(float(value)), (filename, col)
+    assert (out / "funnel.csv").read_text().splitlines()[0] == FUNNEL_HEADER
+    assert [r["group"] for r in read(out / "funnel.csv")] == [
+        "(no baseline)", "mild (5-9)", "moderate (10-14)", "moderately severe (15-19)", "severe (20-27)"]
+    assert json.loads((out / "settings.json").read_text())["compare_by"] == "site"
+
+
+def test_early_bands_flag(hand_csv, tmp_path):
+    assert export(hand_csv, tmp_path / "o", "--early-bands", "0.3") == 0
+    early = read(tmp_path / "o" / "early_improvement.csv")
+    assert [(r["k"], r["band_from"], r["band_to"], r["patients"]) for r in early[:2]] == [
+        ("1", "", "0.3", "5"), ("1", "0.3", "", "1")]
+
+
+def test_a_measure_without_thresholds_writes_a_header_only(hand_csv, tmp_path):
+    assert export(hand_csv, tmp_path / "o", "--measure", "isi") == 0
+    assert (tmp_path / "o" / "reliable_change.csv").read_text() == (
+        "category,patients,denominator,rate,rate_low,rate_high\n")
+
+
+def test_min_cell_hides_the_new_files_small_counts(hand_csv, tmp_path):
+    out = tmp_path / "o"
+    assert export(hand_csv, out, "--min-cell", "3", "--funnel-by", "site") == 0
+    counts = {"early_improvement.csv": ("patients", "no_later_score", "responded_later", "itt_evaluable",
+                                        "itt_responded"),
+              "reliable_change.csv": ("patients", "denominator"),
+              "time_to_response.csv": ("at_risk", "responded", "censored"), "funnel.csv": ("numerator", "denominator")}
+    for name, columns in counts.items():
+        for row in read(out / name):
+            for col in columns:
+                assert row[col] not in ("1", "2"), (name, col)  # shown as <3 (or hidden)
+    changes = read(out / "reliable_change.csv")
+    assert [(r["category"], r["patients"], r["rate"]) for r in changes[1:3]] == [
+        ("no_reliable_change", "<3", ""), ("reliable_deterioration", "<3", "")]
+    # Every day of the curve has fewer than 3 responses: the whole curve is hidden.
+    assert {r["responded_share"] for r in read(out / "time_to_response.csv")} == {""}
+    north = read(out / "funnel.csv")[1]
+    assert (north["group"], north["denominator"], north["rate"], north["low_95"], north["position"]) == (
+        "North", "<3", "", "", "")
+
+
+@pytest.mark.parametrize("args,fragment", [
+    (["--compare-by", "clinic"], "no dimension 'clinic'"),
+    (["--funnel-by", "clinic"], "no dimension 'clinic'"),
+    (["--funnel-outcome", "completion"], "--funnel-outcome needs --funnel-by"),
+    (["--early-bands", "0.5,0.2"], "0.2,0.5"),
+    (["--funnel-by", "site", "--funnel-outcome", "ranking"], "invalid choice"),
+])
+def test_plain_errors(hand_csv, tmp_path, args, fragment):
+    result = subprocess.run([sys.executable, "-m", "dashboard.export", str(hand_csv), "--out", str(tmp_path / "o"),
+                             *args], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert result.returncode != 0
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_funnel_needs_no_pandas(hand_csv, tmp_path):
+    check = ("import sys\nfrom dashboard.export import main\n"
+             "main([sys.argv[1], '--out', sys.argv[2], '--funnel-by', 'site', '--compare-by', 'site'])\n"
+             "print('pandas' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", check, str(hand_csv), str(tmp_path / "o")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split()[-1] == "False"
