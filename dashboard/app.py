@@ -3,6 +3,7 @@ dashboard.metrics (see METRICS.md), every chart from dashboard.charts."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -14,6 +15,7 @@ import streamlit as st
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script by streamlit
 
 from dashboard import app_auth, app_intake, app_methods, app_panels, app_present, app_report, app_sidebar  # noqa: E402,E501
+from dashboard import app_decisions  # noqa: E402
 from dashboard.app_data import loaded  # noqa: E402
 from dashboard.formatting import count, plain  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
@@ -23,9 +25,11 @@ from dashboard.suppression import shown_metrics  # noqa: E402
 
 
 TILE_TABLES = {"summary", "response", "durability"}
-PANEL_TABLES = {"Response": {"response"}, "Keep going?": {"late_response"}, "Dropout": {"dropout", "dropout_detail"},
-                "Durability": {"durability", "trajectories"}, "Trajectories": {"trajectories"}, "Over time": set(),
-                "Data quality": set()}
+PANEL_TABLES = {"Response": {"response", "time_to_response"}, "Keep going?": {"late_response", "early_improvement"},
+                "Dropout": {"dropout", "dropout_detail"},
+                "Durability": {"durability", "milestones"}, "Trajectories": {"trajectories"},
+                "As services report it": {"reliable_change", "reliable_change_points"}, "Compare fairly": {"funnel"},
+                "Over time": set(), "Data quality": set()}
 # The p-charts describe the whole selected cohort, like the tiles.
 OVERALL_TABLES = {"Over time": {"monthly"}}
 
@@ -64,7 +68,8 @@ def main() -> None:
     settings = app_sidebar.settings_for(dataset.measures, dataset.measures_present(), engine.latest_date)
     if presenting:
         settings = app_present.for_room(settings)
-    cohort = app_sidebar.cohort_for(dataset.dimension_values(), engine.start_range(settings))
+    dimensions = engine.dimension_values(settings)  # baseline severity too (METRICS.md 11)
+    cohort = app_sidebar.cohort_for(dimensions, engine.start_range(settings))
     show_references = st.sidebar.toggle("Show published reference figures", value=False)
 
     st.title("Ketamine clinic outcomes")
@@ -75,6 +80,9 @@ def main() -> None:
     open_tab = st.session_state.get("panel", "Response")
     wanted = None if settings.min_cell else PANEL_TABLES[open_tab]
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
+    if presenting:
+        settings = app_present.period_for_room(settings, lambda period: engine.compute(
+            dataclasses.replace(settings, control_period=period), whole, {"monthly"}).monthly)
     if cohort.split_by:
         overall = engine.compute(settings, whole,
                                  None if wanted is None else TILE_TABLES | OVERALL_TABLES.get(open_tab, set()))
@@ -124,11 +132,16 @@ def main() -> None:
     dropouts = None if presenting else (lambda: engine.dropouts_to_call(settings, cohort))
 
     panels = {
-        "Response": lambda: app_panels.response_panel(metrics, show_references),
-        "Keep going?": lambda: app_panels.late_response_panel(metrics),
+        "Response": lambda: (app_panels.response_panel(metrics, show_references),
+                             app_decisions.time_to_response(metrics)),
+        "Keep going?": lambda: (app_decisions.keep_going(metrics, show_references),
+                                app_panels.late_response_panel(metrics)),
         "Dropout": lambda: app_panels.dropout_panel(metrics, show_references, dropouts),
         "Durability": lambda: app_panels.durability_panel(metrics, primary, show_references),
         "Trajectories": lambda: app_panels.trajectories_panel(metrics, dataset.measures),
+        "As services report it": lambda: app_decisions.services_panel(metrics, primary),
+        "Compare fairly": lambda: app_decisions.fair_panel(
+            engine, settings, cohort, metrics, overall, app_decisions.offered_dimensions(dimensions), data.key),
         "Over time": lambda: app_panels.over_time_panel(overall, compared=bool(cohort.split_by)),
         "Data quality": lambda: app_intake.data_quality(dataset, rows_listed=not presenting),
     }

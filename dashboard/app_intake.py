@@ -10,6 +10,7 @@ import io
 import pandas as pd
 import streamlit as st
 
+from dashboard import app_downloads
 from dashboard.formatting import csv_bytes, plain
 from dashboard.ingest import Dataset, Mapping
 from dashboard.labels import left_out_note
@@ -66,8 +67,10 @@ def data_quality(dataset: Dataset, rows_listed: bool = True) -> None:
                    hide_index=True)
     if not rows_listed:
         return
-    right.download_button("Download the full list (CSV)", rejections_csv(rejections), "rejections.csv", "text/csv",
-                          help="Every rejected row or value with its file, line, column, value and reason.")
+    # Made when clicked, and not kept past the session (app_downloads): the values may identify patients.
+    app_downloads.download_button(right, "Download the full list (CSV)", lambda: rejections_csv(rejections),
+                                  "rejections.csv", "text/csv",
+                                  help="Every rejected row or value with its file, line, column, value and reason.")
     with st.expander(f"All {len(rejections):,} rejections"):
         st.dataframe(rejections.rename(columns=str.capitalize), hide_index=True)
 
@@ -86,7 +89,8 @@ def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], c
     result can be saved for next month."""
     st.subheader("Which column holds what?")
     names = [name for name, _ in files]
-    shown = st.selectbox("File", names, format_func=plain, key="map_file") if len(files) > 1 else names[0]
+    # A selectbox's options are shown as written (not Markdown): the file names need no escaping there.
+    shown = st.selectbox("File", names, key="map_file") if len(files) > 1 else names[0]
     try:
         headers, preview = _headers_and_preview(shown, dict(files)[shown])
     except UnreadableFile as exc:  # a file after the one whose columns failed, not read yet
@@ -123,7 +127,7 @@ def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], c
                 "choose columns here only for scores kept in columns of their own")
     cols = st.columns(4)
     for i, measure in enumerate(measures.values()):
-        choices[measure.name] = choose(cols[i % 4], measure.name, measure.label)
+        choices[measure.name] = choose(cols[i % 4], measure.name, plain(measure.label))  # a label is Markdown
     date_style = st.columns(2)[0].selectbox(
         "Dates are written", list(DATE_STYLES), key="map_date_style",
         index=list(DATE_STYLES).index(current.date_style) if current else 0, format_func=DATE_STYLES.get)

@@ -9,7 +9,7 @@ from collections import OrderedDict
 import pandas as pd
 import streamlit as st
 
-from dashboard import chart_specs, charts, headlines
+from dashboard import app_downloads, chart_specs, charts, headlines
 from dashboard.formatting import percent
 from dashboard.formatting import count, csv_bytes, plain, readable
 from dashboard import labels
@@ -17,6 +17,7 @@ from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE, RESPONSE_AFTER_INDUCTION
 from dashboard.settings import CONTROL_PERIODS
+from dashboard.suppression import hidden_by_value
 
 
 
@@ -52,6 +53,9 @@ def tiles(m: MetricTables) -> None:
         col.metric(label, value, help=explained)
         if note:
             col.caption(note)
+    s = m.settings
+    for note in headlines.thin_denominators(m.shown["response"], s.score_timing, s.end_of_series_days, s.min_cell):
+        st.warning(plain(note), icon=":material/info:")
 
 
 def _table(frame: pd.DataFrame, columns: dict[str, str], rates: tuple[str, ...] = (),
@@ -68,7 +72,9 @@ def _group_column(m: MetricTables) -> dict[str, str]:
 
 def with_group_title(m: MetricTables, title: str) -> MetricTables:
     """Name the groups after the compared dimension, in every table and chart legend."""
-    for frame in (m.summary, m.response, m.late_response, m.dropout, m.dropout_detail, m.durability, m.trajectories):
+    for frame in (m.summary, m.response, m.late_response, m.dropout, m.dropout_detail, m.durability, m.trajectories,
+                  m.early_improvement, m.reliable_change, m.reliable_change_points, m.time_to_response, m.funnel,
+                  m.milestones):
         frame.attrs["group_title"] = title
     return m
 
@@ -83,11 +89,11 @@ def response_panel(m: MetricTables, show_references: bool) -> None:
     _table(shown, _group_column(m) | {
         "n": "Infusions", "assessed": "Assessed", "responders": "Responders", "rate": "Response",
         "interval": "95% interval", "remitters": "Remitters", "remission_rate": "Remission",
-        "evaluable": "Evaluable (ITT)", "cumulative_responders": "Responded so far (ITT)",
-        "cumulative_rate": "Response (ITT)"},
+        "evaluable": "All who started (by then)", "cumulative_responders": "Had responded by then",
+        "cumulative_rate": "Of all who started"},
         rates=("rate", "remission_rate", "cumulative_rate"), intervals={"interval": ("rate_low", "rate_high")},
         counts=("assessed", "responders", "remitters", "evaluable", "cumulative_responders"))
-    st.caption("Response counts the patients with a score after that infusion. Intention to treat (ITT) counts "
+    st.caption("Response counts the patients with a score after that infusion. \"Of all who started\" counts "
                "every patient with a usable baseline: one who stopped counts as not responding, unless they had "
                "already responded.")
     if show_references:
@@ -103,7 +109,7 @@ def references_table(references) -> None:
 
 
 def late_response_panel(m: MetricTables) -> None:
-    st.subheader("Keep going?")
+    st.subheader("Responding later, by infusion count")  # below the tab's "Keep going?" (app_decisions.keep_going)
     headline(headlines.late_response(m.shown["late_response"], m.settings.min_cell))
     shown = m.shown["late_response"]
     st.caption("For each infusion count: the patients not responding then, and how many of them responded after a "
@@ -137,11 +143,13 @@ def dropout_panel(m: MetricTables, show_references: bool = False, dropouts=None)
                      f"early (completion {percent(shown.completion_rate)}), {count(shown.in_progress, k)} still in "
                      "their series")
     st.markdown("  \n".join(lines))
+    if len(m.groups) == 1 and (both := headlines.completion_and_retention(m.shown["summary"], dropout, k)):
+        st.caption(plain(both))
     if show_references:
         st.caption(f"Published figure ({NOT_YOUR_DATA}): {COMPLETION[1]} ({COMPLETION[0]}, {COMPLETION[2]}).")
 
     left, right = st.columns([1, 2])
-    draw(left, charts.in_progress, dropout)
+    draw(left, charts.in_progress, dropout, m.shown["summary"][["grp", "in_progress"]])
     with right:
         reasons = m.stop_reasons()
         st.markdown("**Reasons given for stopping**")
@@ -154,7 +162,7 @@ def dropout_panel(m: MetricTables, show_references: bool = False, dropouts=None)
     at_risk = {} if k else {"at_risk": "At risk"}  # withheld under suppression (see suppression.WITHHELD)
     _table(dropout, _group_column(m) | {
         "n": "Infusion", **at_risk, "dropped_after": "Stopped after it", "completed_at": "Completed at it",
-        "in_progress_at": "Still in series at it", "retained": "Reach this infusion (Kaplan-Meier)"},
+        "in_progress_at": "Still in series at it", "retained": "Reach this infusion (estimated)"},
         rates=("retained",), counts=("at_risk", "dropped_after", "completed_at", "in_progress_at"))
     if dropouts is not None:
         patients_to_call(dropouts)
@@ -172,8 +180,9 @@ def patients_to_call(dropouts) -> None:
                "reason": "Reason given", "days_since_last_infusion": "Days since"}
     shown = people.assign(response_at_last=people["response_at_last"].map(charts.STOPPED_AS))[list(columns)]
     st.dataframe(shown.rename(columns=columns), hide_index=True)
-    st.download_button("Download this list (CSV)", csv_bytes(shown.rename(columns=columns)),
-                       "patients_who_stopped_early.csv", "text/csv")
+    # Made when clicked, and not kept past the session (app_downloads): it holds patient ids.
+    app_downloads.download_button(st, "Download this list (CSV)", lambda: csv_bytes(shown.rename(columns=columns)),
+                                  "patients_who_stopped_early.csv", "text/csv")
 
 
 def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -> None:
@@ -191,20 +200,22 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
     reference = DURABILITY_FOUR_WEEKS if show_references else None
     left, right = st.columns(2)
     draw(left, charts.durability_rates, shown, reference)
-    traj = m.shown["trajectories"]
-    means = traj[traj["measure"] == primary.name] if len(traj) else traj
-    if len(means):
-        draw(right, charts.milestones, means, (primary.low, primary.high), primary.lower_is_better,
-             title=f"Mean {primary.label}: baseline, end of series, one month")
+    same = m.shown["milestones"]
+    same = same[same["measure"] == primary.name] if len(same) else same
+    if len(same):
+        draw(right, charts.milestones, same, (primary.low, primary.high), primary.lower_is_better,
+             f"Mean {primary.label}: baseline, end of series, one month")
+        right.caption(plain(labels.milestones_note(charts.milestone_patients(same))))
     if reference is not None:
         st.caption(f"Dashed grey line, {NOT_YOUR_DATA}: {reference.what}, {reference.value} ({reference.citation}; "
                    f"{reference.population}).")
     _table(shown, _group_column(m) | {
-        "eligible": "Responders whose series ended", "durable": "Still responding", "lost": "Response lost",
-        "booster_first": "Booster before follow-up", "no_follow_up": "No follow-up", "pending": "Not due yet"},
+        "eligible": "Responders at the end of their series (any length)", "durable": "Still responding",
+        "lost": "Response lost", "booster_first": "Booster before follow-up", "no_follow_up": "No follow-up",
+        "pending": "Not due yet"},
         counts=("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending"))
-    if len(means):
-        points = charts.milestone_rows(means)
+    if len(same):
+        points = charts.milestone_rows(same)
         _table(points.assign(mean=[f"{v:.1f}" if not pd.isna(v) else "–" for v in pd.to_numeric(points["mean"])]),
                _group_column(m) | {"point": f"Mean {primary.label}", "mean": "Mean", "patients": "Patients"},
                counts=("patients",))
@@ -226,7 +237,7 @@ def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
                         + f" · range {measure.low:g}–{measure.high:g}")
             rows = traj[traj["measure"] == name]
             draw(st, charts.trajectory, rows, measure.lower_is_better, (measure.low, measure.high))
-            with st.expander(f"{measure.label}: the numbers"):
+            with st.expander(f"{plain(measure.label)}: the numbers"):
                 _table(_means_table(rows), _group_column(m) | {
                     "point": "When", "mean": "Mean", "interval": "95% interval", "patients": "Patients"},
                     counts=("patients",))
@@ -246,10 +257,15 @@ def _means_table(rows: pd.DataFrame) -> pd.DataFrame:
 # The p-charts' period, kept apart from its radio button so that it holds while the button is not
 # drawn (another tab open, presentation mode); app_sidebar.settings_for reads it.
 PERIOD_KEY = "control_period"
+ROOM_PERIOD_KEY = "room_control_period"  # the room's own choice, apart from the desk's
 
 
 def _keep_period() -> None:
     st.session_state[PERIOD_KEY] = st.session_state[f"{PERIOD_KEY}_choice"]
+
+
+def _keep_room_period() -> None:
+    st.session_state[ROOM_PERIOD_KEY] = st.session_state[f"{ROOM_PERIOD_KEY}_choice"]
 
 
 def over_time_panel(m: MetricTables, compared: bool = False) -> None:
@@ -257,17 +273,25 @@ def over_time_panel(m: MetricTables, compared: bool = False) -> None:
     st.subheader("Are we getting better?")
     k = m.settings.min_cell
     period = m.settings.control_period
-    if not st.session_state.get("present"):
-        st.radio("A point per", CONTROL_PERIODS, index=CONTROL_PERIODS.index(period), horizontal=True,
-                 key=f"{PERIOD_KEY}_choice", on_change=_keep_period, format_func=lambda p: f"{p} of series start",
-                 help="Quarters hold three times as many patients: fewer points too small to judge or hidden.")
+    room = bool(st.session_state.get("present"))
+    # In the room the period is picked so that fewer points are hidden (app_present.period_for_room);
+    # the switch stays, and a choice made on it holds for the meeting.
+    st.radio("A point per", CONTROL_PERIODS, index=CONTROL_PERIODS.index(period), horizontal=True,
+             key=f"{ROOM_PERIOD_KEY if room else PERIOD_KEY}_choice",
+             on_change=_keep_room_period if room else _keep_period, format_func=lambda p: f"{p} of series start",
+             help="Quarters hold three times as many patients: fewer points too small to judge or hidden.")
     st.caption(labels.control_intro(period, compared))
     monthly = m.shown["monthly"]
     denominators = {"response": "assessed then", "completion": "series ended", "durability": "followed up"}
     for chart, title in labels.control_titles(m.settings.planned).items():
         points = monthly[monthly["chart"] == chart]
-        st.markdown(f"**{plain(headlines.control_chart(points, title, period))}**")
-        draw(st, charts.control_chart, points, title, k, period)
+        if k and hidden_by_value(m.monthly[m.monthly["chart"] == chart], points):
+            # Only the points that could be shown would be a selection by their value: none is drawn.
+            st.markdown(f"**{plain(title)}**")
+            st.info(labels.control_withheld(points, period, k), icon=":material/visibility_off:")
+        else:
+            st.markdown(f"**{plain(headlines.control_chart(points, title, period))}**")
+            draw(st, charts.control_chart, points, title, k, period)
         with st.expander(f"{title}: the numbers by {period}"):
             _table(labels.control_rows(points, period),
                    labels.control_columns(period, patients=f"Patients ({denominators[chart]})"),

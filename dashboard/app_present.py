@@ -8,10 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 
+from collections.abc import Callable
+
+import pandas as pd
 import streamlit as st
 
+from dashboard.app_panels import ROOM_PERIOD_KEY
 from dashboard.formatting import percent, plain
-from dashboard.settings import Settings
+from dashboard.settings import CONTROL_PERIODS, Settings
+from dashboard.suppression import small_points
 
 ROOM_MIN_CELL = 11
 
@@ -56,6 +61,17 @@ def _leave() -> None:
 def for_room(settings: Settings) -> Settings:
     """Presentation mode hides counts below 11, or below the larger minimum set in the sidebar."""
     return dataclasses.replace(settings, min_cell=max(settings.min_cell, ROOM_MIN_CELL))
+
+
+def period_for_room(settings: Settings, monthly_for: Callable[[str], pd.DataFrame]) -> Settings:
+    """The p-charts' period in the room: the one the room chose on the switch, else the one (month
+    or quarter) with fewer points hidden for their outcome (dashboard.suppression.small_points),
+    the desk's on a tie. monthly_for(period): the p-charts' table by that period."""
+    chosen = st.session_state.get(ROOM_PERIOD_KEY)
+    if chosen not in CONTROL_PERIODS:
+        hidden = {period: small_points(monthly_for(period), settings.min_cell) for period in CONTROL_PERIODS}
+        chosen = min(CONTROL_PERIODS, key=lambda period: (hidden[period], period != settings.control_period))
+    return dataclasses.replace(settings, control_period=chosen)
 
 
 def header(settings: Settings, measure_label: str, cohort_text: str, compared_by: str, source: str,

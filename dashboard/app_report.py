@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterable
 
 import streamlit as st
 
+from dashboard import app_downloads
 from dashboard.formatting import plain
 from dashboard.metrics import MetricTables
 
@@ -54,13 +55,16 @@ def downloads(dataset, metrics: MetricTables, overall: MetricTables | None = Non
     files = held[1]
     stamp = files.made_at.strftime("%Y-%m-%d_%H%M")
     left, middle, right = st.columns(3)
-    left.download_button("Report (HTML)", files.html, f"outcomes_report_{stamp}.html", "text/html",
-                         on_click="ignore", type="primary", icon=":material/description:",
-                         help="Opens in any browser, offline; print it to PDF from there.")
-    middle.download_button("Charts (SVG and PNG, ZIP)", files.charts_zip, f"outcomes_charts_{stamp}.zip",
-                           "application/zip", on_click="ignore", icon=":material/bar_chart:")
-    right.download_button("Tables (CSV, ZIP)", files.tables_zip, f"outcomes_tables_{stamp}.zip", "application/zip",
-                          on_click="ignore", icon=":material/table:",
-                          help="Each table as the report shows it, rates unrounded.")
+    # Each file goes to Streamlit's media store only when its button is clicked, and not past the
+    # session (app_downloads); until then it is held in this session only.
+    app_downloads.download_button(left, "Report (HTML)", lambda: files.html, f"outcomes_report_{stamp}.html",
+                                  "text/html", on_click="ignore", type="primary", icon=":material/description:",
+                                  help="Opens in any browser, offline; print it to PDF from there.")
+    app_downloads.download_button(middle, "Charts (SVG and PNG, ZIP)", lambda: files.charts_zip,
+                                  f"outcomes_charts_{stamp}.zip", "application/zip", on_click="ignore",
+                                  icon=":material/bar_chart:")
+    app_downloads.download_button(right, "Tables (CSV, ZIP)", lambda: files.tables_zip, f"outcomes_tables_{stamp}.zip",
+                                  "application/zip", on_click="ignore", icon=":material/table:",
+                                  help="Each table as the report shows it, rates unrounded.")
     st.caption(f"Prepared {files.made_at:%Y-%m-%d %H:%M} in {files.seconds:.1f} s, for the settings and patients "
                "on screen; change either and prepare it again.")

@@ -12,13 +12,17 @@ from dashboard.formatting import plain
 from dashboard.ingest import Mapping, MappingError
 from dashboard.measures import Measure, MeasuresFileError, load_measures_file
 from dashboard.metrics import Cohort
-from dashboard.settings import Settings
+from dashboard.settings import Settings, parse_bands
 
 # Dimensions too varied or too personal to offer as filters (age is offered as age bands).
 _NOT_FILTERS = {"age", "discontinuation_reason", "planned_infusions"}
 _MAX_FILTER_VALUES = 40
+# The most dimensions offered as filters (and to compare by): a file of hundreds of cohort columns
+# would otherwise draw hundreds of widgets on every rerun. The others are named in a note.
+MAX_FILTER_DIMENSIONS = 20
 DIMENSION_LABELS = {"site": "Site", "provider": "Provider", "route": "Route", "kap": "With psychotherapy (KAP)",
-                    "sex": "Sex", "age_band": "Age band", "diagnosis": "Diagnosis", "start_quarter": "Quarter of series start"}
+                    "sex": "Sex", "age_band": "Age band", "diagnosis": "Diagnosis", "start_quarter": "Quarter of series start",
+                    "baseline_severity": "Baseline severity"}
 
 
 def files_in() -> Inputs:
@@ -119,7 +123,7 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
                        "After: the score at infusion 2 counts as 'after 2 infusions'.")
     with st.sidebar.expander("Thresholds and windows"):
         own = measures[measure].min_baseline or 0
-        min_baseline = st.number_input(f"Minimum baseline (moderate from; {measures[measure].label} default {own:g})",
+        min_baseline = st.number_input(f"Minimum baseline (moderate from; {plain(measures[measure].label)} default {own:g})",
                                        min_value=0.0, value=float(own), step=1.0)
         reduction = st.slider("Response: a fall from baseline of at least", 5, 95, round(d.response_reduction * 100),
                               5, format="%d%%") / 100
@@ -136,12 +140,28 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
                                    "up to today.")
         min_cell = st.number_input("Hide counts below (0 = off)", 0, 100, d.min_cell,
                                    help="Small-cell suppression: counts below this show as '<K' and their rates are hidden.")
+        early_bands = _early_bands(d.early_bands)
     low, high = min(low, follow_up), max(high, follow_up)
     return Settings(measure=measure, min_baseline=min_baseline, response_reduction=reduction, score_timing=timing,
                     planned=int(planned), series_gap_days=int(gap), baseline_window_days=int(window),
                     end_of_series_days=int(end), as_of=None if as_of == latest else as_of,
                     follow_up_days=int(follow_up), follow_up_window=(int(low), int(high)), min_cell=int(min_cell),
-                    control_period=st.session_state.get(PERIOD_KEY, d.control_period))  # the Over time tab's
+                    control_period=st.session_state.get(PERIOD_KEY, d.control_period),  # the Over time tab's
+                    early_bands=early_bands)
+
+
+def _early_bands(default: tuple[float, ...]) -> tuple[float, ...]:
+    """The "Keep going?" improvement bands (METRICS.md 9), as percentages: '20, 50'."""
+    text = st.text_input("Keep going?: improvement bands (cut-offs in %)", ", ".join(f"{e * 100:g}" for e in default),
+                         key="early_bands_text",
+                         help="The improvement after k infusions (the fall from baseline, as a share of it) is cut at "
+                              "these values: 20, 50 gives less than 20%, 20% to under 50%, and 50% or more.")
+    try:
+        return parse_bands(",".join(str(float(part.strip().rstrip("%")) / 100) for part in text.split(",")))
+    except ValueError:
+        st.error("Improvement bands are written like 20, 50: one to nine increasing percentages from -100 to 100. "
+                 "The default (20, 50) is used.")
+        return default
 
 
 def cohort_note(cohort: Cohort) -> str:
@@ -152,17 +172,38 @@ def cohort_note(cohort: Cohort) -> str:
     return "; ".join(parts)
 
 
+def offered_dimensions(values_by_dimension: dict[str, list[str]]) -> tuple[dict[str, list[str]], list[str]]:
+    """The dimensions offered as filters and for comparison (at most MAX_FILTER_DIMENSIONS: the
+    known ones first, then in the order given: by name), and those that would qualify but are not offered."""
+    usable = {d: v for d, v in values_by_dimension.items() if d not in _NOT_FILTERS and 1 < len(v) <= _MAX_FILTER_VALUES}
+    order = sorted(usable, key=lambda d: d not in DIMENSION_LABELS)  # stable: the given order otherwise
+    return {d: usable[d] for d in order[:MAX_FILTER_DIMENSIONS]}, order[MAX_FILTER_DIMENSIONS:]
+
+
+def not_offered_note(names: list[str], shown: int = 10) -> str:
+    """'3 more columns could be filters but are not offered (at most 20 are): a, b, c.'"""
+    listed = ", ".join(DIMENSION_LABELS.get(d, d) for d in names[:shown])
+    more = f" and {len(names) - shown:,} more" if len(names) > shown else ""
+    return (f"{len(names):,} more column{'s' * (len(names) > 1)} could be filters but {'are' if len(names) > 1 else 'is'} "
+            f"not offered (at most {MAX_FILTER_DIMENSIONS} are): {listed}{more}.")
+
+
 def cohort_for(values_by_dimension: dict[str, list[str]], start_range: tuple[date, date] | None) -> Cohort:
     st.sidebar.header("Patients")
-    offered = {d: v for d, v in values_by_dimension.items() if d not in _NOT_FILTERS and 1 < len(v) <= _MAX_FILTER_VALUES}
+    offered, not_offered = offered_dimensions(values_by_dimension)
+    # Option texts are shown as written (a selectbox's options are not Markdown); labels are Markdown.
     compare = st.sidebar.selectbox("Compare by", [""] + list(offered),
                                    format_func=lambda d: "(no comparison)" if not d else DIMENSION_LABELS.get(d, d))
     filters = {}
     with st.sidebar.expander("Filters", expanded=False):
         for dim, values in offered.items():
-            chosen = st.multiselect(DIMENSION_LABELS.get(dim, dim), values, key=f"filter_{dim}")
+            if f"filter_{dim}" in st.session_state:  # a value gone with a setting (baseline severity's bands)
+                st.session_state[f"filter_{dim}"] = [v for v in st.session_state[f"filter_{dim}"] if v in values]
+            chosen = st.multiselect(plain(DIMENSION_LABELS.get(dim, dim)), values, key=f"filter_{dim}")
             if chosen:
                 filters[dim] = chosen
+        if not_offered:
+            st.caption(plain(not_offered_note(not_offered)))
         start_from = start_to = None
         if start_range:
             picked = st.date_input("Series started between", value=start_range, min_value=start_range[0],

@@ -27,18 +27,24 @@ REFERENCE_GREY = "#8a8a8a"
 # The three lines of the response chart: column -> legend label, colour (one group), dash.
 RESPONSE_LINES = {
     "rate": ("Response (of those assessed)", "#0072B2", [1, 0]),
-    "cumulative_rate": ("Responded so far (intention to treat)", "#333333", [7, 4]),
+    "cumulative_rate": ("Had responded by then, of all who started", "#333333", [7, 4]),
     "remission_rate": ("Remission (of those assessed)", "#009E73", [2, 3]),
 }
 STATUS_LABELS = {"durable": "Still responding", "lost": "Response lost", "booster_first": "Booster before follow-up",
                  "no_follow_up": "No follow-up", "pending": "Follow-up not due yet"}
-STATUS_COLOURS = {"durable": "#009E73", "lost": "#D55E00", "booster_first": "#8C6D00",
+STATUS_COLOURS = {"durable": "#0072B2", "lost": "#D55E00", "booster_first": "#8C6D00",
                   "no_follow_up": "#767676", "pending": "#CC79A7"}
-STOPPED_AS = {"responder": "Responding", "non-responder": "Not responding", "unknown": "Not known"}
+STOPPED_AS = {"responder": "Responding", "non-responder": "Not responding", "unknown": "Not known",
+              # with counts hidden, a small "not known" count is merged into "not responding" (suppression.coarsened)
+              "non-responder-or-unknown": "Not responding or not known"}
 # Compare by, in the stacked dropout bars: colour is the status, so each group gets its own opacity.
 GROUP_OPACITY = [1.0, 0.55, 0.8, 0.4, 0.9, 0.65, 0.3, 0.5]
-STOPPED_COLOURS = {"responder": "#009E73", "non-responder": "#D55E00", "unknown": "#767676"}
+# Okabe-Ito blue and vermillion, and grey: told apart with any colour vision (the green of
+# "responding" and the grey of "not known" were not, for deuteranopes); in the order of STOPPED_AS.
+STOPPED_COLOURS = {"responder": "#0072B2", "non-responder": "#D55E00", "unknown": "#767676",
+                   "non-responder-or-unknown": "#D55E00"}
 HIDDEN_PART, HIDDEN_FILL = "Small counts, not shown separately", "#E3E3E3"  # outlined: see dropout_points
+SMALL_BAR = "small counts"  # in_progress: the bar of the small counts drawn together
 IN_PROGRESS_COLOUR = "#2C7FB8"
 PERCENT_AXIS = alt.Axis(format="%", tickCount=5)
 # Width follows the page; height is the plotting area's, so titles and legends don't squeeze it.
@@ -237,7 +243,8 @@ def dropout_points(detail: pd.DataFrame, n_values: list[int], totals: pd.DataFra
     data = data.groupby(["grp", "n", "response_at_last"], as_index=False)["patients"].sum()
     data["status"] = data["response_at_last"].map(STOPPED_AS).fillna(data["response_at_last"])
     data["order"] = data["response_at_last"].map({k: i for i, k in enumerate(STOPPED_AS)})
-    statuses, colours = list(STOPPED_AS.values()), list(STOPPED_COLOURS.values())
+    present = [k for k in STOPPED_AS if k in set(data["response_at_last"])] or list(STOPPED_AS)[:3]
+    statuses, colours = [STOPPED_AS[k] for k in present], [STOPPED_COLOURS[k] for k in present]
     hidden = _hidden_parts(data, totals)
     # A hidden count ("<11") is not drawn: in a stack it would break the segments above it.
     data = data.assign(patients=pd.to_numeric(data["patients"], errors="coerce")).dropna(subset=["patients"])
@@ -283,19 +290,37 @@ def _hidden_parts(data: pd.DataFrame, totals: pd.DataFrame | None) -> pd.DataFra
     return pd.DataFrame(rows, columns=data.columns)
 
 
-def in_progress(dropout: pd.DataFrame) -> alt.Chart:
-    """Patients still in their series (not dropouts), by the infusions they have had so far."""
+def in_progress(dropout: pd.DataFrame, summary: pd.DataFrame | None = None) -> alt.Chart:
+    """Patients still in their series (not dropouts), by the infusions they have had so far.
+
+    summary: the summary as shown (grp, in_progress). Under suppression the small counts are
+    drawn together as one light bar, so that the bars add up to the number still in their series
+    shown beside the chart: their sum is that number less the bars shown, so it reveals nothing."""
     data = _numeric(dropout, ["in_progress_at"]).copy()
     data["grp"] = data["grp"].astype(str)
+    order = [str(n) for n in sorted(set(data["n"]))]
+    data["n"] = data["n"].astype(str)
+    data["part"] = "shown"
+    if summary is not None and len(summary):
+        totals = pd.to_numeric(summary["in_progress"], errors="coerce").set_axis(summary["grp"].astype(str))
+        drawn = data.groupby("grp")["in_progress_at"].sum()
+        rest = [{"grp": g, "n": SMALL_BAR, "in_progress_at": t - drawn.get(g, 0), "part": "hidden"}
+                for g, t in totals.dropna().items() if t - drawn.get(g, 0) > 0]
+        if rest:
+            data = pd.concat([data, pd.DataFrame(rest)], ignore_index=True)
+            order.append(SMALL_BAR)
     groups = _groups(data)
     several = len(groups) > 1
-    return alt.Chart(data).mark_bar(color=IN_PROGRESS_COLOUR, **_GROUP_OUTLINE if several else {}).encode(
-        x=alt.X("n:O", title="Infusions so far", axis=alt.Axis(labelAngle=0)),
+    fill = alt.condition("datum.part === 'hidden'", alt.value(HIDDEN_FILL), alt.value(IN_PROGRESS_COLOUR))
+    return alt.Chart(data).mark_bar(**_GROUP_OUTLINE if several else {}).encode(
+        x=alt.X("n:O", title="Infusions so far", sort=order, scale=alt.Scale(domain=order),
+                axis=alt.Axis(labelAngle=0, labelLimit=0)),
         y=alt.Y("in_progress_at:Q", title="Patients", axis=alt.Axis(tickMinStep=1)),
+        stroke=alt.condition("datum.part === 'hidden'", alt.value(_GROUP_OUTLINE["stroke"]), alt.value(None)),
         tooltip=[alt.Tooltip("grp:N", title="Group"), alt.Tooltip("n:O", title="Infusions so far"),
                  alt.Tooltip("in_progress_at:Q", title="Still in their series")],
         **({"xOffset": alt.XOffset("grp:N", sort=groups), "color": _group_colour(groups, _title(data)),
-            "strokeDash": _group_dash(groups, _title(data))} if several else {}),
+            "strokeDash": _group_dash(groups, _title(data))} if several else {"color": fill}),
     ).properties(autosize=FIT_WIDTH, height=180, title=alt.Title("Still in their series",
                                                                   subtitle="not dropouts: shown apart"))
 
@@ -314,8 +339,8 @@ def retention(dropout: pd.DataFrame) -> alt.Chart:
                  alt.Tooltip("retained:Q", title="Reach this infusion", format=".1%"),
                  alt.Tooltip("at_risk:N", title="At risk"), alt.Tooltip("dropped_after:N", title="Stopped after it")],
         color=_group_colour(groups, _title(data)) if several else alt.ColorValue(PALETTE[0]))
-    return chart.properties(autosize=FIT_WIDTH, height=300, title=alt.Title("Retention (Kaplan-Meier)",
-                                                        subtitle="share of patients whose series reaches each infusion"))
+    return chart.properties(autosize=FIT_WIDTH, height=300, title=alt.Title(
+        "Reaching each infusion", subtitle="estimated share of series; those still going count as far as they got"))
 
 
 def durability(durability_frame: pd.DataFrame) -> alt.Chart:
@@ -392,23 +417,30 @@ def durability_rates(durability_frame: pd.DataFrame, reference: Reference | None
             *([f"dashed grey: {NOT_YOUR_DATA}"] if reference is not None else [])]))
 
 
-def milestones(trajectories: pd.DataFrame, score_range: tuple[float, float], lower_is_better: bool) -> alt.LayerChart:
-    """Mean score at baseline, after the last infusion of a full series and at one month."""
-    data = milestone_rows(trajectories)
-    return _means_chart(data, ["Baseline", data.attrs.get("end_label", "End of series"), "One month"],
-                        score_range, lower_is_better, title="Mean score at three points")
+MILESTONE_POINTS = {"baseline": "Baseline", "end_of_series": "End of series", "one_month": "One month"}
 
 
-def milestone_rows(trajectories: pd.DataFrame) -> pd.DataFrame:
-    traj = _numeric(trajectories, ["mean", "mean_low", "mean_high"])
-    after = traj[traj["kind"] == "after"]
-    last = int(pd.to_numeric(after["n"]).max()) if len(after) else None
-    end_label = f"After {last} infusions" if last else "End of series"
-    rows = pd.concat([traj[traj["kind"] == "baseline"].assign(point="Baseline"),
-                      after[pd.to_numeric(after["n"]) == last].assign(point=end_label),
-                      traj[traj["kind"] == "follow_up"].assign(point="One month")])
-    rows.attrs["end_label"] = end_label
-    return rows
+def milestones(points: pd.DataFrame, score_range: tuple[float, float], lower_is_better: bool,
+               title: str = "Mean score at three points") -> alt.LayerChart:
+    """Mean score of the same patients at baseline, at the end of their series and at one month
+    (the milestones table, one measure): a line of one set of patients, their number in the title."""
+    data = milestone_rows(points)
+    return _means_chart(data, list(MILESTONE_POINTS.values()), score_range, lower_is_better,
+                        title=alt.Title(title, subtitle=milestone_patients(points)))
+
+
+def milestone_rows(points: pd.DataFrame) -> pd.DataFrame:
+    """The milestones rows for reading: each point's name in words, its mean and interval as numbers."""
+    return _numeric(points, ["mean", "mean_low", "mean_high"]).assign(point=points["point"].map(MILESTONE_POINTS))
+
+
+def milestone_patients(points: pd.DataFrame) -> str:
+    """'the same 258 patients at each point' (by group when split; hidden counts as shown)."""
+    counts = points.drop_duplicates("grp")
+    if len(counts) == 1:
+        return f"the same {_count_text(counts['patients'].iloc[0])} patients at each point"
+    return "the same patients at each point: " + ", ".join(
+        f"{g} {_count_text(n)}" for g, n in zip(counts["grp"].astype(str), counts["patients"]))
 
 
 def trajectory(frame: pd.DataFrame, lower_is_better: bool, score_range: tuple[float, float] | None = None
@@ -508,7 +540,7 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int, period: str =
     grey = (f"grey: {units} not shown, with fewer than {min_cell} patients with or without the outcome" if min_cell
             else f"grey: {units} with no patients to judge")
     return alt.layer(*layers).properties(autosize=FIT_WIDTH, height=260, title=alt.Title(
-        title, subtitle=[f"solid line: the share over every {unit}; dashed: each {unit}'s 3-sigma limits", grey]))
+        title, subtitle=[f"solid line: the share over every {unit}; dashed: each {unit}'s control limits", grey]))
 
 
 # Presentation mode: type and marks readable from the back of a room on a 1920x1080 projector.

@@ -11,17 +11,24 @@ users); set them with environment variables:
     DASHBOARD_DUCKDB_THREADS    threads one query may use (default: 2, or 1 on a one-core machine,
                                 for a browser session, as sessions share the server; a CLI run has
                                 the machine to itself and uses every core, DuckDB's default)
-    DASHBOARD_DUCKDB_TEMP       where spilled data goes (default: a private directory, mode 0700,
-                                made under the system's temporary directory for this process and
-                                removed when it exits)
+    DASHBOARD_DUCKDB_TEMP       where spilled data goes (default: this process's run directory, below)
     DASHBOARD_DUCKDB_TEMP_SIZE  the most one session may spill (default 4GB)
+    DASHBOARD_PRIVATE_DIR       where the dashboard keeps patient data on disk: DuckDB's spill files
+                                and an upload's bytes while DuckDB reads them (default: the user's
+                                cache, ~/.cache/ketamine-dashboard, or $XDG_CACHE_HOME; mode 0700).
+                                Each process works in a run directory of its own in it, removed
+                                when it exits; one left by a process that no longer runs (killed,
+                                crashed) is removed when the next one starts (see run_directory).
 """
 
 from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
+import socket
+import stat
 import tempfile
 import threading
 
@@ -45,21 +52,99 @@ CLI_THREADS = _THREADS_SET  # None: DuckDB's own default, every core it finds
 TEMP_SIZE = os.environ.get("DASHBOARD_DUCKDB_TEMP_SIZE", "4GB")
 
 _temp_lock = threading.Lock()
-_temp_dir: str | None = None
+_run_dir: str | None = None
+# A run directory's name: run-<host>-<process id>-<random>. Only such names are ever removed.
+_RUN_NAME = re.compile(r"run-(?P<host>[A-Za-z0-9_.-]+)-(?P<pid>[0-9]+)-[a-z0-9_]{8}")
+
+
+class PrivateDirectoryError(RuntimeError):
+    """The private directory is not this user's alone (another owner, a link, open to others)."""
+
+
+def private_directory() -> str:
+    """DASHBOARD_PRIVATE_DIR, or ketamine-dashboard in the user's cache: made with mode 0700 if
+    missing; refused if it is a link, or belongs to another user; made this user's only if open
+    to others. Without a home directory to write to, a directory of this user's own in the
+    system's temporary directory (ketamine-dashboard-<uid>), checked the same way."""
+    if configured := os.environ.get("DASHBOARD_PRIVATE_DIR"):
+        return _own_directory(configured)
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    try:
+        os.makedirs(cache, mode=0o700, exist_ok=True)
+        return _own_directory(os.path.join(cache, "ketamine-dashboard"))
+    except OSError:
+        return _own_directory(os.path.join(tempfile.gettempdir(), f"ketamine-dashboard-{os.getuid()}"))
+
+
+def _own_directory(path: str) -> str:
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    info = os.lstat(path)
+    if not stat.S_ISDIR(info.st_mode):
+        raise PrivateDirectoryError(f"{path} is not a directory (a link or a file): patient data is not kept there")
+    if info.st_uid != os.getuid():
+        raise PrivateDirectoryError(f"{path} belongs to another user: patient data is not kept there")
+    if info.st_mode & 0o077:
+        os.chmod(path, 0o700)
+    return path
+
+
+def run_directory() -> str:
+    """This process's own directory in the private directory: DuckDB's spill files (unless
+    DASHBOARD_DUCKDB_TEMP says otherwise) and uploads being read go there. Removed when the process
+    exits; when it is first made, run directories left by processes of this user on this machine
+    that no longer run (a server killed with kill -9, or crashed) are removed (remove_stale_runs)."""
+    global _run_dir
+    with _temp_lock:
+        if _run_dir is None or not os.path.isdir(_run_dir):
+            base = private_directory()
+            remove_stale_runs(base)
+            host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+            _run_dir = tempfile.mkdtemp(prefix=f"run-{host}-{os.getpid()}-", dir=base)  # mode 0700
+            atexit.register(shutil.rmtree, _run_dir, True)
+        return _run_dir
+
+
+def remove_stale_runs(base: str) -> list[str]:
+    """Remove the run directories in `base` that an earlier process left: named as run_directory
+    names them, for this machine, owned by this user, and whose process is no longer running.
+    Anything else in `base` is left alone. Returns the paths removed."""
+    host = re.sub(r"[^A-Za-z0-9_.-]", "_", socket.gethostname()) or "host"
+    removed = []
+    for entry in os.scandir(base):
+        match = _RUN_NAME.fullmatch(entry.name)
+        if not match or match["host"] != host or int(match["pid"]) == os.getpid():
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or _running(int(match["pid"])):
+            continue
+        shutil.rmtree(entry.path, ignore_errors=True)
+        removed.append(entry.path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: not one of ours, but running
+        return True
+    return True
 
 
 def temp_directory() -> str:
-    """Where sessions spill: DASHBOARD_DUCKDB_TEMP, or one private directory for this process.
+    """Where sessions spill: DASHBOARD_DUCKDB_TEMP, or this process's run directory.
 
     DuckDB names its spill files per database, so sessions can share it."""
-    global _temp_dir
     if configured := os.environ.get("DASHBOARD_DUCKDB_TEMP"):
         return configured
-    with _temp_lock:
-        if _temp_dir is None or not os.path.isdir(_temp_dir):
-            _temp_dir = tempfile.mkdtemp(prefix="dashboard_duckdb_")  # mode 0700: this user only
-            atexit.register(shutil.rmtree, _temp_dir, True)
-        return _temp_dir
+    return run_directory()
 
 
 def connect(threads: int | None = THREADS) -> duckdb.DuckDBPyConnection:

@@ -44,7 +44,8 @@ def response(shown: pd.DataFrame, planned: int, min_cell: int) -> str:
     """Response after 2 infusions and after a full series, among the patients assessed then."""
     if len(_groups(shown)) > 1:
         return (f"Response after {planned} infusions, by group: " + _per_group(
-            shown, lambda g: _rate_n(*_rate_and_n(g, planned), min_cell)) + ".")
+            shown, lambda g: _rate_n(*_rate_and_n(g, planned), min_cell)) + "."
+            + within_chance(shown[shown["n"] == planned]))
     parts = []
     for n in dict.fromkeys((2, planned)):
         rate, assessed = _rate_and_n(shown, n)
@@ -100,13 +101,27 @@ def dropout(summary: pd.DataFrame, stopped_after: pd.DataFrame, min_cell: int) -
 def durability(shown: pd.DataFrame, min_cell: int) -> str:
     if len(_groups(shown)) > 1:
         return "Still responding at one month, of the responders followed up, by group: " + _per_group(
-            shown, lambda g: _rate_n(g.iloc[0]["durability_rate"], g.iloc[0]["followed_up"], min_cell)) + "."
+            shown, lambda g: _rate_n(g.iloc[0]["durability_rate"], g.iloc[0]["followed_up"], min_cell)) + "." + (
+            within_chance(shown))
     row = shown.iloc[0]
     if _hidden(row["durability_rate"]):
-        return ("Still responding at one month, of the responders followed up: "
+        text = ("Still responding at one month, of the responders followed up: "
                 f"{_rate_n(row['durability_rate'], row['followed_up'], min_cell)}.")
-    return (f"{percent(row['durability_rate'])} of responders were still responding at one month "
-            f"(n = {count(row['followed_up'], min_cell)} followed up).")
+    else:
+        text = (f"{percent(row['durability_rate'])} of responders were still responding at one month "
+                f"(n = {count(row['followed_up'], min_cell)} followed up).")
+    return text + not_followed_up(row, min_cell)
+
+
+def not_followed_up(row, min_cell: int) -> str:
+    """' 62 of 338 responders whose series ended were not followed up (15 more not due yet).' The
+    responders a durability rate leaves out, said beside it."""
+    missing, eligible, pending = row["no_follow_up"], row["eligible"], row["pending"]
+    if not _hidden(eligible) and eligible == 0:
+        return ""
+    due = "" if not _hidden(pending) and pending == 0 else f" ({count(pending, min_cell)} more not due yet)"
+    return (f" {count(missing, min_cell)} of {count(eligible, min_cell)} responders whose series ended were not "
+            f"followed up{due}.")
 
 
 def trajectory(shown: pd.DataFrame, label: str) -> str:
@@ -123,7 +138,7 @@ def trajectory(shown: pd.DataFrame, label: str) -> str:
 
 
 def control_chart(points: pd.DataFrame, what: str, period: str = "month") -> str:
-    """'Response after 6 infusions by month of series start: every month within its 3-sigma limits.'
+    """'Response after 6 infusions by month of series start: every month within its control limits.'
     points: one chart's rows of the shown monthly table (a hidden rate is not judged); period:
     month or quarter."""
     judged = points[pd.to_numeric(points["rate"], errors="coerce").notna()]
@@ -136,7 +151,7 @@ def control_chart(points: pd.DataFrame, what: str, period: str = "month") -> str
     below = labels[(judged["signal"] == "below").to_numpy()].tolist()
     if not above and not below:
         judged_count = f"{len(judged)} {period}{'s' if len(judged) > 1 else ''}"
-        return (f"{what}, by {period} of series start: {judged_count} judged, all within their 3-sigma limits "
+        return (f"{what}, by {period} of series start: {judged_count} judged, all within their control limits "
                 f"around {centre}; no {period} stands out.")
     parts = ([f"above its limits in {', '.join(above)}"] if above else []) + (
         [f"below in {', '.join(below)}"] if below else [])
@@ -181,10 +196,11 @@ def tiles(shown: dict[str, pd.DataFrame], min_cell: int) -> list[tuple[str, str,
             out.append((label, "–", "", f"No patient's series plans {n} infusions."))
             continue
         out.append((label, percent(row["rate"]),
-                    f"of {count(row['assessed'], k)} assessed · intention to treat {percent(row['cumulative_rate'])} "
-                    f"of {count(row['evaluable'], k)}",
-                    f"Responded after {n} infusions, among the patients with a score then. Intention to treat counts "
-                    "every patient with a usable baseline, and one who stopped as not responding."))
+                    f"of {count(row['assessed'], k)} assessed · of all {count(row['evaluable'], k)} who started: "
+                    f"{percent(row['cumulative_rate'])} had responded by then",
+                    f"Responded after {n} infusions, among the patients with a score then. \"Of all who started\" "
+                    "counts every patient with a usable baseline whose series reached this infusion or ended before "
+                    "it (intention to treat): one who stopped counts as not responding, unless they had responded."))
     conservative = ("" if _hidden(durability["conservative_rate"]) else
                     f" · {percent(durability['conservative_rate'])} if a booster first counts as lost")
     out.append((TILE_LABELS[4], percent(durability["durability_rate"]),
@@ -192,3 +208,59 @@ def tiles(shown: dict[str, pd.DataFrame], min_cell: int) -> list[tuple[str, str,
                 "Responders at the end of their series, re-assessed about a month later: the share still responding. "
                 "Patients without a follow-up are not counted."))
     return out
+
+
+def thin_denominators(shown: pd.DataFrame, timing: str, end_of_series_days: int, min_cell: int,
+                      tile_infusions=(2, 6)) -> list[str]:
+    """Why a tile's response rate rests on far fewer patients than the infusion before it (fewer
+    than half): said beside the tiles, so that a room does not read a rate of a few as the clinic's.
+    shown: the whole cohort's response table as shown."""
+    notes = []
+    for n in tile_infusions:
+        row, before = _row(shown, n=n), _row(shown, n=n - 1)
+        if row is None or before is None or _hidden(row["assessed"]) or _hidden(before["assessed"]):
+            continue
+        if not 0 < row["assessed"] * 2 < before["assessed"]:
+            continue
+        said = (f"Response after {n} infusions rests on {count(row['assessed'], min_cell)} patients assessed, against "
+                f"{count(before['assessed'], min_cell)} after {n - 1}.")
+        if timing == "pre" and _row(shown, n=n + 1) is None:
+            said += (f" With scores taken before each infusion, the score after the last infusion of a series is one "
+                     f"taken within {end_of_series_days} days after it, and most patients have none. If your scores "
+                     "are taken after each infusion, set \"Scores are taken\" to after each infusion.")
+        else:
+            said += f" Most patients who had {n} infusions have no score after the {_ordinal(n)}."
+        notes.append(said)
+    return notes
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def completion_and_retention(summary: pd.DataFrame, dropout: pd.DataFrame, min_cell: int) -> str:
+    """Why the completion tile and the share reaching the last infusion differ: two numbers, said
+    as two. summary, dropout: one group's tables as shown."""
+    row = summary.iloc[0]
+    last = dropout[pd.to_numeric(dropout["n"]) == pd.to_numeric(dropout["n"]).max()]
+    if _hidden(row["completion_rate"]) or not len(last) or _hidden(last.iloc[0]["retained"]):
+        return ""
+    n = int(last.iloc[0]["n"])
+    return (f"Completed series ({percent(row['completion_rate'])}) counts only the {count(row['ended'], min_cell)} series "
+            f"that have ended; the estimated share reaching infusion {n} ({percent(last.iloc[0]['retained'])}) also "
+            f"counts the {count(row['in_progress'], min_cell)} patients still in their series, as far as they have got.")
+
+
+def within_chance(rows: pd.DataFrame) -> str:
+    """' The groups' 95% intervals all overlap: their differences are within what chance allows.'
+    or which groups' intervals do not overlap: so that a room does not rank groups on noise.
+    rows: one row per group with rate_low and rate_high (as shown; hidden ones are left out)."""
+    shown = [(str(g), float(lo), float(hi)) for g, lo, hi in zip(rows["grp"], rows["rate_low"], rows["rate_high"])
+             if not _hidden(lo) and not _hidden(hi)]
+    if len(shown) < 2:
+        return ""
+    apart = [f"{a} and {b}" for i, (a, a_lo, a_hi) in enumerate(shown) for b, b_lo, b_hi in shown[i + 1:]
+             if a_hi < b_lo or b_hi < a_lo]
+    if not apart:
+        return " The groups' 95% intervals all overlap: these differences could be chance; do not rank the groups."
+    return " 95% intervals that do not overlap: " + "; ".join(apart) + "."

@@ -21,6 +21,7 @@ SETTING_NAMES = {
     "follow_up_window": "Follow-up window (days)",
     "min_cell": "Counts below this are hidden (0: off)",
     "control_period": "Over time: one point per month or per quarter of series start",
+    "early_bands": "Keep going?: improvement bands (cut-offs, 0.2 = 20%)",
 }
 
 
@@ -69,7 +70,7 @@ def period_labels(starts, period: str) -> list[str]:
 def control_intro(period: str, compared: bool = False) -> str:
     """What the p-charts show, by month or quarter of series start (the app's and the report's)."""
     return (f"Each {period}'s share for the patients whose series started that {period}, against the share over "
-            f"every {period} (the centre line) and 3-sigma control limits worked out from the {period}'s own "
+            f"every {period} (the centre line) and control limits worked out from the {period}'s own "
             "number of patients. A point outside its limits is unlikely to be chance alone (special-cause "
             f"variation). Recent {period}s are still filling in: their series and follow-ups have not all ended."
             + (" These charts count all the selected patients, not each compared group." if compared else ""))
@@ -91,3 +92,18 @@ def control_titles(planned: int) -> dict[str, str]:
     """The p-charts by month of series start (queries/monthly.sql), by their `chart` value."""
     return {"response": f"Response after {planned} infusions", "completion": "Completed series",
             "durability": "Durable at one month"}
+
+
+def control_withheld(points, period: str, min_cell: int) -> str:
+    """Why a p-chart is not drawn in a view with hidden counts, and the share over every period."""
+    centre = next((float(v) for v in points["centre"] if v is not None and v == v), None)
+    over_all = f" Over every {period}: {centre:.0%}." if centre is not None else ""
+    other = " Quarters, on the switch above, may show it." if period == "month" else ""
+    return (f"Not drawn with counts below {min_cell} hidden: some {period}s' shares would be hidden (too few patients "
+            f"with or without the outcome), and drawing only the others would mislead.{over_all}{other}")
+
+
+def milestones_note(patients: str) -> str:
+    """Under the line of the same patients at three points (charts.milestone_patients gives patients)."""
+    return (f"Over {patients}: patients whose series has ended with a score at baseline, at the end of their "
+            "series and at one month. The trajectories' means are each over whoever has that score.")

@@ -25,9 +25,10 @@ RUNNING = "() => !!document.querySelector(\"[data-testid='stStatusWidget']\")"
 
 
 @contextmanager
-def running_dashboard(*options: str, log: Path | None = None, env: dict[str, str] | None = None
-                      ) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Yield (url, process) of `streamlit run dashboard/app.py` with `options` on 127.0.0.1; stop it
+def running_dashboard(*options: str, log: Path | None = None, env: dict[str, str] | None = None,
+                      entry: str = "app.py") -> Iterator[tuple[str, subprocess.Popen]]:
+    """Yield (url, process) of `streamlit run dashboard/app.py` (or dashboard/`entry`, e.g.
+    serve.py, the app behind its response headers) with `options` on 127.0.0.1; stop it
     afterwards. Its output goes to `log` (or nowhere), never to a pipe nobody reads (a full pipe
     would stall it). Raises RuntimeError, with the end of the log, when it does not answer within
     two minutes."""
@@ -37,7 +38,7 @@ def running_dashboard(*options: str, log: Path | None = None, env: dict[str, str
         port = s.getsockname()[1]
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / "app.py"), "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "dashboard" / entry), "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              "--server.fileWatcherType", "none", *options],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})

@@ -61,6 +61,41 @@ def definitions(s: Settings, as_of: str = "the latest visit up to today") -> lis
                        f"their last infusion, within {low}-{high} days and on a later day than it. Durable / "
                        "(durable + lost); the conservative rate also counts a booster given before the "
                        "follow-up as lost."),
+        ("Early improvement", "the improvement after k infusions is (baseline - score after k) / baseline, negative "
+                              "when worse, cut into bands at "
+                              + ", ".join(percent(edge) for edge in s.early_bands) + " (a band holds its lower "
+                              "edge). For each k and band: of the patients with a score after k infusions, those "
+                              "who met response after a later infusion of their series; the share leaves out those "
+                              "with no later score (counted beside it). The intention-to-treat share counts every "
+                              "patient in the band whose series has ended, one who stopped without a later response "
+                              "as not responding."),
+        ("Reliable change and recovery", "as NHS Talking Therapies reports them, for a measure that declares a "
+                                         "caseness score and a reliable change (PHQ-9: caseness 10, reliable change "
+                                         "6 points; GAD-7: 8 and 4; a measures file can declare them, else these "
+                                         "numbers are not worked out). Finished: the series has ended (completed or "
+                                         "stopped), with a baseline score and a score after an infusion; the last "
+                                         "such score is compared with the baseline. Reliable improvement or "
+                                         "deterioration: a change of at least the reliable change, else no reliable "
+                                         "change (each of all finished patients). Recovery: a case at baseline "
+                                         "(score at or above caseness) and below caseness at the end; reliable "
+                                         "recovery: recovery with reliable improvement (each of the finished "
+                                         "patients who were a case at baseline)."),
+        ("Baseline severity", "a patient dimension like site, for filters and comparisons: the band of the "
+                              "baseline score of the primary measure (PHQ-9: none 0-4, mild 5-9, moderate 10-14, "
+                              "moderately severe 15-19, severe 20-27; GAD-7: 0-4, 5-9, 10-14, 15-21; MADRS: 0-6, "
+                              "7-19, 20-34, 35-60; others as a measures file declares, else \"(no bands)\"); \"(no "
+                              "baseline)\" when there is none."),
+        ("Time to response", "days from the first series infusion to the visit carrying the first responding score, "
+                             "for patients with a usable baseline and a score after an infusion; one who has not "
+                             "responded is censored on the date of their last such score. A Kaplan-Meier estimate of "
+                             "the share responded by each day, with its 95% interval (exponential Greenwood, as "
+                             "lifelines), and the median: the first day by which the estimated share reaches one "
+                             "half (half of the patients, not half of those who responded), with its interval."),
+        ("Funnel limits", "each group's rate against its denominator (response by the end of the series by "
+                          "intention to treat, completion, or durability), around the rate of all the selected "
+                          "patients, with exact binomial control limits at 95% and 99.8% (Spiegelhalter 2005, "
+                          "interpolated between whole counts). A group outside the 99.8% limits is above or below; "
+                          "groups are listed by name, never ranked."),
         ("Intervals", "95% Wilson score intervals for rates; t-based 95% intervals for mean scores."),
         ("Small counts", (f"a count from 1 to {s.min_cell - 1} shows as <{s.min_cell} and every rate using it is "
                           "hidden; a zero shows as 0. Where a hidden count could be worked out from a total and "

@@ -27,7 +27,7 @@ _SERIES_KEYS = ("as_of", "planned", "series_gap_days", "score_timing", "baseline
 # MetricTables field -> the query in queries/ that fills it.
 TABLES = {"summary": "summary", "response": "response_by_infusion", "late_response": "late_response",
           "dropout": "dropout", "dropout_detail": "dropout_detail", "durability": "durability",
-          "trajectories": "trajectories", "monthly": "monthly",
+          "trajectories": "trajectories", "milestones": "milestones", "monthly": "monthly",
           # Keep going?, as services report it, time to response, fair comparisons (METRICS.md 9-12).
           "early_improvement": "early_improvement", "reliable_change": "reliable_change",
           "reliable_change_points": "reliable_change_points", "time_to_response": "time_to_response",
@@ -70,6 +70,7 @@ class MetricTables:
     dropout_detail: pd.DataFrame
     durability: pd.DataFrame
     trajectories: pd.DataFrame
+    milestones: pd.DataFrame  # the same patients' means at baseline, end of series and one month
     monthly: pd.DataFrame  # p-charts by month (or quarter) of series start
     early_improvement: pd.DataFrame  # per k and improvement band: response later in the series
     reliable_change: pd.DataFrame  # per category: reliable improvement ... reliable recovery
@@ -320,4 +321,4 @@ def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 # Tables finished in Python after their query: what SQL can't do well.
-_FINISH = {"trajectories": with_t_intervals, "funnel": with_funnel_limits}
+_FINISH = {"trajectories": with_t_intervals, "milestones": with_t_intervals, "funnel": with_funnel_limits}

@@ -65,4 +65,16 @@ DURABILITY_FOUR_WEEKS = Reference(
 COMPLETION = ("Osmind, ORKA-2 analysis (blog summary)",
               "almost half did not complete 6 infusions; about 20% stopped after the first", "clinic network data")
 
-ALL = [*RESPONSE, RESPONSE_AFTER_INDUCTION, DURABILITY_FOUR_WEEKS]
+# Early improvement and later response: beside "Keep going?" (listed, never plotted: other
+# definitions of improvement and response, and one is a sensitivity, not a rate).
+EARLY_IMPROVEMENT = [
+    Reference("Translational Psychiatry 2024, article s41398-024-03027-2", "early improvement and later response: improvement (>= 20% MADRS fall) 24 h after infusion 4, or by "
+              "infusion 3", "> 90% sensitivity for overall response; non-improvers showed no significant further fall",
+              0.90, "135 patients, six IV infusions, MADRS 24 h after each"),
+    Reference("Prog Neuropsychopharmacol Biol Psychiatry 2021 (PMID 33031861)",
+              "early non-improvers who still responded",
+              "58% of those without >= 20% improvement after infusion 1 or 2 reached response or partial response "
+              "by infusion 4", 0.58, "134 patients, four IV infusions, QIDS-SR16, real-world centre"),
+]
+
+ALL = [*RESPONSE, RESPONSE_AFTER_INDUCTION, DURABILITY_FOUR_WEEKS, *EARLY_IMPROVEMENT]

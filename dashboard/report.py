@@ -25,16 +25,16 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
-from dashboard import charts, headlines
+from dashboard import charts, headlines, report_decisions
 from dashboard.export import FILES
 from dashboard.formatting import count, csv_text, percent, readable
-from dashboard.labels import (SETTING_NAMES, control_columns, control_intro, control_rows, control_titles, data_source,
-                              left_out_note, timing_note)
+from dashboard.labels import (SETTING_NAMES, control_columns, control_intro, control_rows, control_titles,
+                              control_withheld, data_source, left_out_note, milestones_note, timing_note)
 from dashboard.measures import Measure
 from dashboard.metrics import MetricTables
 from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
                                   RESPONSE_AFTER_INDUCTION, Reference)
-from dashboard.suppression import shown_metrics
+from dashboard.suppression import hidden_by_value, shown_metrics
 
 SHARED_MIN_CELL = 11  # METRICS.md 7: the minimum cell size of shared reports
 
@@ -46,6 +46,8 @@ SECTIONS = {"response": "Response by infusion count", "late_response": "Keep goi
 CHART_SECTION = {"response": "response", "late_response": "late_response", "dropout_points": "dropout",
                  "retention": "dropout", "in_progress": "dropout", "durability": "durability",
                  "durability_rates": "durability", "milestones": "durability"}
+# METRICS.md 9-12's sections (dashboard.report_decisions), each after the panel it goes with.
+SECTIONS = report_decisions.with_sections(SECTIONS)
 # CSV file -> (shown table, columns): METRICS.md 8's files, with their contract's columns.
 CONTRACT_FILES = FILES
 # px: the plotting area's width. An A4 page's text (184 mm) is about 690 px wide; axes and legends
@@ -120,27 +122,37 @@ def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_referenc
         "late_response": charts.late_response(shown["late_response"]),
         "dropout_points": charts.dropout_points(stopped, sorted(set(m.dropout["n"])), shown["dropout"]),
         "retention": charts.retention(shown["dropout"]),
-        "in_progress": charts.in_progress(shown["dropout"]),
+        "in_progress": charts.in_progress(shown["dropout"], shown["summary"][["grp", "in_progress"]]),
         "durability": charts.durability(shown["durability"]),
         "durability_rates": charts.durability_rates(shown["durability"],
                                                     DURABILITY_FOUR_WEEKS if show_references else None),
     }
     primary = measures[m.settings.measure]
     traj = shown["trajectories"]
-    means = traj[traj["measure"] == primary.name] if len(traj) else traj
-    if len(means):
-        out["milestones"] = charts.milestones(means, (primary.low, primary.high), primary.lower_is_better).properties(
-            title=f"Mean {primary.label}: baseline, end of series, one month")
+    same = shown.get("milestones", pd.DataFrame())
+    same = same[same["measure"] == primary.name] if len(same) else same
+    if len(same):
+        out["milestones"] = charts.milestones(same, (primary.low, primary.high), primary.lower_is_better,
+                                              f"Mean {primary.label}: baseline, end of series, one month")
     for name, measure in measures.items():
         frame = traj[traj["measure"] == name] if len(traj) else traj
         if len(frame):
             out[f"trajectory_{name}"] = charts.trajectory(frame, measure.lower_is_better, (measure.low, measure.high))
-    monthly = (overall or m).shown.get("monthly")
+    whole = overall or m
+    monthly = whole.shown.get("monthly")
     if monthly is not None and len(monthly):
         for chart, title in control_titles(m.settings.planned).items():
-            out[f"control_{chart}"] = charts.control_chart(monthly[monthly["chart"] == chart], title,
-                                                           m.settings.min_cell, m.settings.control_period)
-    return out
+            points = monthly[monthly["chart"] == chart]
+            if not _withheld(whole, chart, points):
+                out[f"control_{chart}"] = charts.control_chart(points, title, m.settings.min_cell,
+                                                               m.settings.control_period)
+    # The new sections' charts, in the page's order (tests read the charts and the page's SVGs in step).
+    return report_decisions.in_page_order(out, report_decisions.charts(m, measures), SECTIONS, _section_of)
+
+
+def _withheld(m: MetricTables, chart: str, points: pd.DataFrame) -> bool:
+    """A p-chart whose shown points would be a selection by their value (METRICS.md 7): not drawn."""
+    return bool(m.settings.min_cell) and hidden_by_value(m.monthly[m.monthly["chart"] == chart], points)
 
 
 def _section_of(chart_name: str) -> str:
@@ -346,10 +358,14 @@ def _page(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], mad
         _tiles_section(o),
         _data_section(dataset, m, o, cohort_text, own),
         _response_section(m, figures, show_references),
+        report_decisions.time_to_response_section(m, figures),
+        report_decisions.early_improvement_section(m, figures, show_references),
         _late_response_section(m, figures),
         _dropout_section(m, figures, show_references),
         _durability_section(m, primary, figures, show_references),
         _trajectories_section(m, dataset.measures, figures),
+        report_decisions.services_section(m, primary, figures),
+        report_decisions.fair_section(m, figures),
         _over_time_section(o, figures, split=o is not m),
         _data_quality_section(dataset),
         '<footer><p>Made by the ketamine clinic outcomes dashboard. Every number follows its metrics contract '
@@ -443,10 +459,13 @@ def _tiles_section(o: MetricTables) -> str:
     tiles = headlines.tiles(o.shown, o.settings.min_cell)
     items = "".join(f'<li class="tile"><span class="label">{e(label)}</span><span class="value">{e(value)}</span>'
                     f'<span class="note">{e(note)}</span></li>' for label, value, note, _ in tiles)
-    return (f'<section id="tiles"><h2>Headline numbers</h2><ul class="tiles">{items}</ul>'
+    s = o.settings
+    thin = "".join(_p(note, "warning") for note in headlines.thin_denominators(
+        o.shown["response"], s.score_timing, s.end_of_series_days, s.min_cell))
+    return (f'<section id="tiles"><h2>Headline numbers</h2><ul class="tiles">{items}</ul>' + thin
             + _p("All the selected patients. Response after n infusions counts the patients with a score then; "
-                 "intention to treat counts every patient with a usable baseline, one who stopped as not responding.",
-                 "note") + "</section>")
+                 "\"of all who started\" (intention to treat) counts every patient with a usable baseline, one who "
+                 "stopped as not responding.", "note") + "</section>")
 
 
 def _data_section(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], own: bool) -> str:
@@ -596,18 +615,20 @@ def _durability_section(m: MetricTables, primary: Measure, figures, show_referen
         parts.append(_p(f"Dashed grey line, {NOT_YOUR_DATA}: {ref.what}, {ref.value} ({ref.citation}; "
                         f"{ref.population}).", "note"))
     parts.append(_table(shown, _group_column(m) | {
-        "eligible": "Responders whose series ended", "durable": "Still responding", "lost": "Response lost",
-        "booster_first": "Booster before follow-up", "no_follow_up": "No follow-up", "pending": "Not due yet"},
+        "eligible": "Responders at the end of their series (any length)", "durable": "Still responding",
+        "lost": "Response lost", "booster_first": "Booster before follow-up", "no_follow_up": "No follow-up",
+        "pending": "Not due yet"},
         "Responders one month after their series",
         counts=("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending"),
         row_header="grp" if len(m.groups) > 1 else "eligible"))
-    traj = m.shown["trajectories"]
-    means = traj[traj["measure"] == primary.name] if len(traj) else traj
-    if len(means):
-        points = charts.milestone_rows(means)
+    same = m.shown.get("milestones", pd.DataFrame())
+    same = same[same["measure"] == primary.name] if len(same) else same
+    if len(same):
+        points = charts.milestone_rows(same)
         points = points.assign(mean=[f"{v:.1f}" if not pd.isna(v) else "–" for v in pd.to_numeric(points["mean"])])
         parts.append(_fig(figures, "milestones", f"Mean {primary.label} at baseline, at the end of the series and "
                                                  "at one month; the numbers are in the table below."))
+        parts.append(_p(milestones_note(charts.milestone_patients(same)), "note"))
         parts.append(_table(points, _group_column(m) | {"point": f"Mean {primary.label}", "mean": "Mean",
                                                         "patients": "Patients"},
                             f"Mean {primary.label} at three points", counts=("patients",), numeric=("mean",)))
@@ -657,8 +678,12 @@ def _over_time_section(o: MetricTables, figures, split: bool) -> str:
     sentences = []
     for chart, title in control_titles(o.settings.planned).items():
         points = monthly[monthly["chart"] == chart]
-        sentences.append(headlines.control_chart(points, title, period))
         parts.append(f"<h3>{e(title)}</h3>")
+        if _withheld(o, chart, points):  # drawing only the points that can be shown would mislead
+            sentences.append(control_withheld(points, period, o.settings.min_cell).removesuffix(
+                " Quarters, on the switch above, may show it."))
+        else:
+            sentences.append(headlines.control_chart(points, title, period))
         parts.append(_p(sentences[-1]))
         parts.append(_fig(figures, f"control_{chart}", f"{title} by {period} of series start, with 3-sigma limits; "
                                                         "the numbers are in the table below."))
@@ -705,6 +730,7 @@ a { color: #0645ad; }
 .note, .privacy, figcaption, caption { color: #333; }
 .privacy { border-left: 4px solid #555; padding: .2rem .6rem; background: #f3f3f3; }
 .source.sample { border-left: 4px solid #B35900; padding: .2rem .6rem; background: #fff1e0; }
+.warning { border-left: 4px solid #B35900; padding: .2rem .6rem; background: #fff8ec; }
 .contents { font-size: 12pt; }
 .tiles { list-style: none; padding: 0; margin: .6rem 0; display: grid;
          grid-template-columns: repeat(auto-fit, minmax(32mm, 1fr)); gap: 3mm; }

@@ -73,6 +73,7 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
     "dropout_detail": ("patients",),
     "durability": ("eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "followed_up"),
     "trajectories": ("patients",),
+    "milestones": ("patients",),
     "monthly": ("patients", "events"),
     "early_improvement": ("patients", "no_later_score", "scored_later", "responded_later", "itt_evaluable",
                           "itt_responded"),
@@ -83,7 +84,7 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
 # What identifies a row within a group, to match a group's row with the whole cohort's.
 ROW_KEYS = {"summary": (), "response": ("n",), "late_response": ("n",), "dropout": ("n",),
             "stopped_by_status": ("n", "response_at_last"), "stop_reasons": ("reason",), "durability": (),
-            "trajectories": ("measure", "kind", "n"), "monthly": ("chart", "month"),
+            "trajectories": ("measure", "kind", "n"), "milestones": ("measure", "point"), "monthly": ("chart", "month"),
             "early_improvement": ("k", "band"), "reliable_change": ("category",), "time_to_response": ("day",),
             "funnel": ("outcome",)}
 # Counts a reader could work out by subtraction but that no table shows: people too, so protected.
@@ -104,7 +105,7 @@ WITHHELD = {"dropout": ("at_risk",)}
 # Which counts to hide first when one must go to protect another: detail before headline numbers,
 # and the whole cohort's (the tiles) last.
 HIDE_FIRST = {"stopped_by_status": 0, "stop_reasons": 0, "dropout": 1, "late_response": 1, "monthly": 1,
-              "early_improvement": 1, "time_to_response": 1, "trajectories": 2, "reliable_change": 2, "funnel": 2,
+              "early_improvement": 1, "time_to_response": 1, "trajectories": 2, "milestones": 2, "reliable_change": 2, "funnel": 2,
               "response": 3, "durability": 3, "summary": 4}
 
 Cell = tuple[str, int, str]  # (table, row position, column)
@@ -413,6 +414,13 @@ def _relations(frames: Mapping[str, pd.DataFrame], values: dict[Cell, float]) ->
                 if months:
                     yield _sum(cell(table, j, of_patients), [cell("monthly", i, "patients") for i in months])
                     yield _sum(cell(table, j, of_events), [cell("monthly", i, "events") for i in months])
+        # The three points of the same patients have one count.
+        points: dict[tuple, list[int]] = {}
+        for (grp, measure, _), i in rows("milestones").items():
+            points.setdefault((grp, measure), []).append(i)
+        for first, *others in points.values():
+            for i in others:
+                yield _sum(cell("milestones", first, "patients"), [cell("milestones", i, "patients")])
         yield from _decision_relations(frames, prefix, rows, cell)
     # The groups of a split add up to the whole cohort, count by count.
     for name, whole in frames.items():
@@ -520,7 +528,7 @@ def _apply(name: str, frame: pd.DataFrame, hidden: set[Cell], min_cell: int) -> 
             steps = hide.astype(int).groupby(frame["grp"])
             hide = (steps.transform("max") if rate.startswith("median") else steps.cummax()) > 0
         out.loc[hide, rate] = None
-    if table == "trajectories" and "patients" in hid:
+    if table in ("trajectories", "milestones") and "patients" in hid:
         for col in ("mean", "sd", "mean_low", "mean_high"):
             if col in out:
                 out.loc[hid["patients"], col] = None
@@ -537,6 +545,8 @@ def metric_frames(m, prefix: str = "") -> dict[str, pd.DataFrame]:
     rather than by both), keyed for shown_tables; the ones not computed are left out."""
     frames = {"summary": m.summary, "response": m.response, "late_response": m.late_response, "dropout": m.dropout,
               "durability": m.durability, "trajectories": m.trajectories}
+    if getattr(m, "milestones", None) is not None and len(m.milestones.columns):
+        frames["milestones"] = m.milestones
     if "patients" in m.dropout_detail:
         frames |= {"stopped_by_status": m.stopped_by_status(), "stop_reasons": m.stop_reasons()}
     if getattr(m, "monthly", None) is not None and len(m.monthly.columns):
@@ -552,4 +562,61 @@ def shown_metrics(m, overall=None) -> dict[str, pd.DataFrame]:
     """Every table of m (and of the whole cohort, when m is split) suppressed together, at m's min_cell:
     a count hidden on one tab can't be worked out from another."""
     frames = metric_frames(m) | (metric_frames(overall, "overall.") if overall is not None else {})
-    return shown_tables(frames, m.settings.min_cell)
+    return shown_tables(coarsened(frames, m.settings.min_cell), m.settings.min_cell)
+
+
+NOT_KNOWN, MERGED = "unknown", "non-responder-or-unknown"
+
+
+def coarsened(frames: dict[str, pd.DataFrame], min_cell: int) -> dict[str, pd.DataFrame]:
+    """With counts hidden: when a count of dropouts whose response was not known is small, those
+    dropouts are counted with the ones not responding, in every group, before suppression. Hiding
+    the small count alone would also hide a large one beside it (its complement), and the bars
+    would read as if those who stopped were mostly responding (METRICS.md 7: hiding never changes
+    the story)."""
+    names = [name for name in frames if _table(name) == "stopped_by_status"]
+    if not min_cell or not names:
+        return frames
+    small = any(((f["response_at_last"] == NOT_KNOWN) & (f["patients"] > 0) & (f["patients"] < min_cell)).any()
+                for f in (frames[name] for name in names))
+    if not small:
+        return frames
+    out = dict(frames)
+    for name in names:
+        frame = frames[name]
+        status = frame["response_at_last"].replace({NOT_KNOWN: MERGED, "non-responder": MERGED})
+        out[name] = (frame.assign(response_at_last=status)
+                     .groupby(["grp", "n", "response_at_last"], as_index=False, sort=False)["patients"].sum())
+    return out
+
+
+def small_points(monthly: pd.DataFrame, min_cell: int) -> int:
+    """How many points of the p-charts suppression would hide for their outcome, not their size:
+    a month (or quarter) with at least min_cell patients whose events or non-events are fewer
+    (primary suppression only; the room's choice of period compares this count)."""
+    if not min_cell or not len(monthly):
+        return 0
+    patients, events = pd.to_numeric(monthly["patients"]), pd.to_numeric(monthly["events"])
+    rest = patients - events
+
+    def small(v):
+        return (v > 0) & (v < min_cell)
+
+    return int(((patients >= min_cell) & (small(events) | small(rest))).sum())
+
+
+def hidden_by_value(raw: pd.DataFrame, shown: pd.DataFrame) -> bool:
+    """Whether a chart's shown points are a selection that depends on their values: some point with
+    enough patients to judge has its share hidden (it was near 0% or 100%, or hidden to protect
+    such a one). Drawing only the others would mislead (METRICS.md 7). raw and shown: the same
+    rows of one chart, before and after suppression."""
+    if not len(raw):
+        return False
+    k = pd.to_numeric(raw["patients"])
+    return bool(((k > 0) & raw["rate"].notna().to_numpy() & shown["rate"].isna().to_numpy()
+                 & _judged_size(shown)).any())
+
+
+def _judged_size(shown: pd.DataFrame) -> pd.Series:
+    """Rows whose patients count is shown as a number (not '<K'): hidden for their outcome, if at all."""
+    return pd.Series([not isinstance(v, str) or v == HIDDEN for v in shown["patients"]], index=shown.index).to_numpy()

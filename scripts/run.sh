@@ -4,4 +4,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
-exec .venv/bin/python -m streamlit run dashboard/app.py "$@"
+# dashboard/serve.py: the app, with response headers that forbid framing (see its docstring).
+exec .venv/bin/python -m streamlit run dashboard/serve.py "$@"

@@ -19,12 +19,13 @@ SERVER_LOG: list[Path | None] = [None]  # the running server's output, for a fai
 
 
 @contextmanager
-def streamlit(*extra: str):
-    """Yield the URL of `streamlit run dashboard/app.py` with `extra` options; stop it afterwards."""
+def streamlit(*extra: str, entry: str = "app.py", env: dict[str, str] | None = None):
+    """Yield the URL of `streamlit run dashboard/app.py` (or dashboard/`entry`) with `extra` options;
+    stop it afterwards."""
     log = Path(tempfile.mkstemp(prefix="streamlit_", suffix=".log")[1])
     SERVER_LOG[0] = log
     try:
-        with running_dashboard(*extra, log=log) as (url, _):
+        with running_dashboard(*extra, log=log, entry=entry, env=env) as (url, _):
             yield url
     finally:
         log.unlink(missing_ok=True)

@@ -29,16 +29,26 @@ def upload(name: str, data: bytes) -> AppTest:
 
 @pytest.fixture
 def downloads(monkeypatch) -> dict[str, bytes]:
-    """The data of every download button drawn, by file name (Streamlit keeps it as a media file)."""
+    """The data of every download button drawn, by file name (Streamlit keeps it as a media file;
+    a patient-level one is made only when clicked: app_downloads, whose callable is run here)."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
     kept: dict[str, bytes] = {}
     real = MemoryMediaFileStorage.load_and_get_id
+    real_deferred = MediaFileManager.add_deferred
 
     def keep(self, path_or_data, mimetype, kind, filename=None):
         if filename and isinstance(path_or_data, bytes):
             kept[filename] = path_or_data
         return real(self, path_or_data, mimetype, kind, filename)
 
+    def keep_deferred(self, data_callable, mimetype, coordinates, file_name=None, **kwargs):
+        if file_name:
+            kept[file_name] = data_callable()
+        return real_deferred(self, data_callable, mimetype, coordinates, file_name, **kwargs)
+
     monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    monkeypatch.setattr(MediaFileManager, "add_deferred", keep_deferred)
     return kept
 
 

@@ -50,7 +50,7 @@ def every_chart(m, min_cell: int = 0) -> dict[str, object]:
         "retention": charts.retention(shown(m.dropout, "dropout")),
         "durability": charts.durability(shown(m.durability, "durability")),
         "durability rates": charts.durability_rates(shown(m.durability, "durability"), DURABILITY_FOUR_WEEKS),
-        "milestones": charts.milestones(shown(phq9, "trajectories"), (0, 27), True),
+        "milestones": charts.milestones(shown(m.milestones[m.milestones["measure"] == "phq9"], "milestones"), (0, 27), True),
         "trajectory": charts.trajectory(shown(phq9, "trajectories"), True, (0, 27)),
         "control chart": charts.control_chart(
             shown(m.monthly, "monthly").query("chart == 'completion'"), "Completed series", min_cell),

@@ -91,7 +91,7 @@ def test_small_months_greyed_and_hidden_at_min_cell():
     grey = next(layer for layer in spec["layer"] if layer["mark"]["type"] == "bar")
     assert [row["label"] for row in spec["datasets"][grey["data"]["name"]]] == ["Feb 2025", "Mar 2025"]
     assert headlines.control_chart(completion, "Completed series") == (
-        "Completed series, by month of series start: 1 month judged, all within their 3-sigma limits around 60%; "
+        "Completed series, by month of series start: 1 month judged, all within their control limits around 60%; "
         "no month stands out.")
 
 

@@ -15,7 +15,8 @@ from streamlit.testing.v1 import AppTest
 from dashboard import chart_specs, charts
 
 APP = str(ROOT / "dashboard" / "app.py")
-TABS = ["Response", "Keep going?", "Dropout", "Durability", "Trajectories", "Over time", "Data quality"]
+TABS = ["Response", "Keep going?", "Dropout", "Durability", "Trajectories", "As services report it", "Compare fairly",
+        "Over time", "Data quality"]
 
 
 class Kept(logging.Handler):

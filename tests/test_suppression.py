@@ -104,19 +104,27 @@ def test_only_the_columns_a_file_shows_count_as_seen():
 
 
 def test_six_patients_every_tab_at_three():
-    """The six-patient fixture with min_cell 3 (see tests/test_app.py): 6 started is hidden,
-    since started 6 - ended 5 = 1 still in their series; no patient lacks a baseline, which
-    reads 0, not "<3" (METRICS.md 7)."""
+    """The six-patient fixture with min_cell 3 (see tests/test_app.py): 6 started and 3 stopped
+    early are shown; 2 completed and 1 still in their series read "<3", so the 5 whose series ended
+    is hidden (5 - 3 would give the 2 completed away). The dropouts' statuses (1 not responding and
+    1 not known after 2 infusions, 1 not responding after 3) are merged into "not responding or not
+    known" before hiding (suppression.coarsened). No patient lacks a baseline, which reads 0, not
+    "<3" (METRICS.md 7)."""
     m = metrics_for(load_fixture("six_patients.csv"), min_cell=3)
     shown = shown_metrics(m)
-    assert shown["summary"].iloc[0]["patients_started"] == HIDDEN
+    summary = shown["summary"].iloc[0]
+    assert (summary["patients_started"], summary["dropped"], summary["ended"]) == (6, 3, HIDDEN)
+    assert (summary["completed"], summary["in_progress"]) == ("<3", "<3")
+    assert shown["stopped_by_status"]["response_at_last"].tolist() == ["non-responder-or-unknown"] * 2
     assert shown["summary"].iloc[0]["no_baseline"] == 0
     assert_nothing_small_recoverable(shown_frames(m), shown, 3)
 
 
-def shown_frames(m):
-    from dashboard.suppression import metric_frames
-    return {name: frame.reset_index(drop=True) for name, frame in metric_frames(m).items()}
+def shown_frames(m, overall=None):
+    """The tables as suppression reads them (statuses merged when a 'not known' count is small)."""
+    from dashboard.suppression import coarsened, metric_frames
+    frames = metric_frames(m) | (metric_frames(overall, "overall.") if overall is not None else {})
+    return {name: frame.reset_index(drop=True) for name, frame in coarsened(frames, m.settings.min_cell).items()}
 
 
 def assert_nothing_small_recoverable(frames, shown, k):
@@ -167,7 +175,7 @@ def test_sample_data_split_by_site_nothing_small_recoverable():
     m = metrics_for(dataset, Cohort.of(split_by="site"), min_cell=K)
     whole = metrics_for(dataset, Cohort.of(), min_cell=K)
     shown = shown_metrics(m, whole)
-    frames = shown_frames(m) | {"overall." + k: v for k, v in shown_frames(whole).items()}
+    frames = shown_frames(m, whole)
     assert_nothing_small_recoverable(frames, shown, K)
     # Not everything is hidden: the whole cohort's tiles still read.
     assert shown["overall.summary"].iloc[0]["patients_started"] == 600
