@@ -70,7 +70,7 @@ def test_upload_in_a_real_browser(server, page, tmp_path):
                                  "Response after 2 infusions": "67%", "Response after 6 infusions": "100%",
                                  "Durable at one month": "50%"}
     body = page.locator("body").inner_text()
-    assert "Your data: 1 file" in body and "Sample data" not in body
+    assert "Your data" in body and "Sample data" not in body and " · visits 2025-" in body  # whose data, and its span
     assert "What we read: 1 file, 35 rows, 33 used, 2 rejected" in body
     assert "semicolon-separated" in body and "European day/month" in body
     page.wait_for_function("() => document.querySelectorAll(\"[data-testid='stVegaLiteChart'] svg.marks, "
