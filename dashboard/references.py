@@ -1,4 +1,5 @@
-"""Published figures for the optional reference layers, quoted from ../shared/REFERENCES.md.
+"""Published figures for the optional reference layers, quoted word for word with their
+citations (the list they come from is tests/data/REFERENCES.md).
 
 Each comes from another population, protocol and scale than a clinic's own data, so the charts
 show them apart, labelled "reference: another population, not your data" with their citation,

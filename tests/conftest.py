@@ -16,7 +16,7 @@ from dashboard.metrics import Cohort, Engine, MetricTables  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = ROOT / "tests" / "data"  # real data for tests, with its provenance (tests/data/README.md)
 
 
 def load_files(*files: tuple[str, bytes], **kwargs) -> Dataset:

@@ -18,7 +18,7 @@ from dashboard.metrics import Cohort
 from dashboard.references import ALL, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE
 from dashboard.suppression import suppress
 
-REFERENCES_MD = ROOT.parent / "shared" / "REFERENCES.md"
+REFERENCES_MD = ROOT / "tests" / "data" / "REFERENCES.md"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +96,7 @@ def test_reference_layer_is_marked_and_cited(sample):
     assert NOT_YOUR_DATA in durability and "McInnes" in durability
 
 
-@pytest.mark.skipif(not REFERENCES_MD.exists(), reason="../shared/REFERENCES.md is not in this checkout")
+@pytest.mark.skipif(not REFERENCES_MD.exists(), reason="tests/data/REFERENCES.md is missing")
 def test_reference_figures_are_quoted_exactly():
     """Every published value and population is written in REFERENCES.md as we quote it, and each
     plotted rate is its own published number (never rounded or invented)."""

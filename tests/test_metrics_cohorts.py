@@ -85,7 +85,7 @@ def test_measures_file_adds_a_scale():
     has no baseline row there, so with pre timing the first treatment visit's score serves.)"""
     trial = SHARED_DATA / "antidepressant_trial_visits.csv"
     if not trial.exists():
-        pytest.skip("../shared/data is not beside the checkout")
+        pytest.skip("tests/data is missing")
     measures = load_measures_file('[hama]\nlabel = "HAM-A"\nrange = [0, 56]\nbetter = "lower"\n'
                                   'remission_cutoff = 7\nmin_baseline = 14\naliases = ["HAM-A"]\n')
     ds = load_files((trial.name, trial.read_bytes()), measures=measures)

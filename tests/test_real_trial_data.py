@@ -1,4 +1,4 @@
-"""A real trial's visit-level export (../shared/data, see its README): HAM-D17, four treatment
+"""A real trial's visit-level export (tests/data, see its README): HAM-D17, four treatment
 visits, real monotone dropout. It must load with no mapping and no rejection, and its dropout
 must match a count by hand that applies METRICS.md 2."""
 
@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED_DATA, column, load_files, metrics_for
 
 TRIAL = SHARED_DATA / "antidepressant_trial_visits.csv"
-pytestmark = pytest.mark.skipif(not TRIAL.exists(), reason="../shared/data is not beside the checkout")
+pytestmark = pytest.mark.skipif(not TRIAL.exists(), reason="tests/data is missing")
 
 
 @pytest.fixture(scope="module")
