@@ -68,12 +68,16 @@ class RssSampler:
 
     def __init__(self, pid: int, every: float = 0.02):
         self.pid, self.every, self.peak = pid, every, 0.0
+        self.samples: list[tuple[float, float]] = []  # (seconds since start, MB), each sample
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        start = time.perf_counter()
         while not self._stop.is_set():
-            self.peak = max(self.peak, rss_mb(self.pid))
+            mb = rss_mb(self.pid)
+            self.samples.append((time.perf_counter() - start, mb))
+            self.peak = max(self.peak, mb)
             time.sleep(self.every)
 
     def __enter__(self) -> "RssSampler":

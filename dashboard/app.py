@@ -40,11 +40,12 @@ def main() -> None:
         return
     # Fixed styles, no user text: tile labels wrap instead of being cut on a laptop screen, and
     # the page starts near the top so the tiles are above the fold.
-    # Captions darker than Streamlit's default grey, for WCAG AA contrast (at least 4.5:1).
+    # Captions darker than Streamlit's default grey and not faded by its opacity (0.6), for WCAG AA
+    # contrast: #4a4a4a on white is 8.9:1 (faded, 3.1:1).
     st.markdown("<style>[data-testid='stMetricLabel'] * {white-space: normal !important;}"
                 "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem;}"
                 "[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] * "
-                "{color: #4a4a4a !important;}</style>", unsafe_allow_html=True)
+                "{color: #4a4a4a !important; opacity: 1 !important;}</style>", unsafe_allow_html=True)
     presenting = app_present.mode()
     inputs = app_sidebar.files_in()
     try:
@@ -72,12 +73,13 @@ def main() -> None:
     cohort = app_sidebar.cohort_for(dimensions, engine.start_range(settings))
     show_references = st.sidebar.toggle("Show published reference figures", value=False)
 
-    st.title("Ketamine clinic outcomes")
+    if not presenting:  # on a shared screen the header's data line leads, and the height goes to the charts
+        st.title("Ketamine clinic outcomes")
     primary = dataset.measures[settings.measure]
     compared_by = app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)
     # Compute only what is on screen: the tiles' tables for the whole cohort, and the open tab's.
     # With suppression on, every table: what is hidden must not depend on the tab that is open.
-    open_tab = st.session_state.get("panel", "Response")
+    open_tab = app_present.open_panel(list(PANEL_TABLES))
     wanted = None if settings.min_cell else PANEL_TABLES[open_tab]
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
     if presenting:
@@ -100,7 +102,7 @@ def main() -> None:
                          overall.as_of)
     if presenting:
         app_present.header(settings, primary.label, app_sidebar.cohort_note(cohort), compared_by, source,
-                           data.is_sample)
+                           data.is_sample, list(PANEL_TABLES))
     else:
         badge = ":orange-badge[Sample data]" if data.is_sample else ":blue-badge[Your data]"
         st.markdown(f"{badge} {plain(source)}  \nPrimary measure **{plain(primary.label)}** · "
@@ -127,7 +129,11 @@ def main() -> None:
         st.markdown(f"Compared by **{plain(compared_by)}**: "
                     f"patients started {sizes}. The tiles above count all the selected patients.")
     if not presenting:
-        app_intake.what_we_read(dataset, overall, expanded=not data.is_sample)
+        # Open on an upload's first view, so how it was read is seen once; closed after, so the
+        # tiles and the tab stay near the top.
+        first_view = st.session_state.get("what_we_read_seen") != data.key
+        st.session_state["what_we_read_seen"] = data.key
+        app_intake.what_we_read(dataset, overall, expanded=first_view and not data.is_sample)
     # Patient-level detail only outside presentation mode, and only when asked for (in the tab).
     dropouts = None if presenting else (lambda: engine.dropouts_to_call(settings, cohort))
 
@@ -146,7 +152,8 @@ def main() -> None:
         "Data quality": lambda: app_intake.data_quality(dataset, rows_listed=not presenting),
     }
     # Only the open tab is drawn: a filter change redraws one panel, not six.
-    for tab, draw in zip(st.tabs(list(panels), key="panel", on_change="rerun"), panels.values()):
+    # The open tab is in the address (?panel=Dropout), with the settings: a link reopens this view.
+    for tab, draw in zip(st.tabs(list(panels), key="panel", on_change="rerun", bind="query-params"), panels.values()):
         if tab.open:
             with tab:
                 draw()

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import charts_decisions, decisions_text as words
-from dashboard.app_panels import draw, headline
+from dashboard.app_panels import draw, headline, panel_title, text_and_chart
 from dashboard.formatting import count, percent, plain, readable
 from dashboard.measures import Measure
 from dashboard.metrics import Cohort, MetricTables
@@ -58,7 +58,7 @@ def chosen_k(available: list[int]) -> int:
 def keep_going(m: MetricTables, show_references: bool) -> None:
     """Early improvement at infusion k, the heart of the "Keep going?" tab: one sentence for the
     chosen k, the heatmaps of every k and band (later response, and of all whose series ended)."""
-    st.subheader("Keep going?")
+    panel_title("Keep going?")
     early = m.shown["early_improvement"]
     k_min = m.settings.min_cell
     available = words.ks(early)
@@ -75,20 +75,21 @@ def keep_going(m: MetricTables, show_references: bool) -> None:
     several = len(m.groups) > 1
     headline(words.early_improvement_by_group(early, k, k_min) if several else
              words.early_improvement(early, k, k_min))
+    text, chart = text_and_chart()
     if not several:
-        st.markdown(plain(words.early_all_started(early, k, k_min)))
+        text.markdown(plain(words.early_all_started(early, k, k_min)))
     bands = ", ".join(words.band_label(lo, hi) for lo, hi in
                       early[early["k"].astype(int) == k][["band_from", "band_to"]].itertuples(index=False))
     where = "" if _presenting() else "; set them in the sidebar under Thresholds and windows"
-    st.caption(f"Improvement after k infusions: the fall of the score from baseline, as a share of the baseline "
+    text.caption(f"Improvement after k infusions: the fall of the score from baseline, as a share of the baseline "
                f"(bands: {plain(bands)}{where}). Responded: a later "
                "score of the series met response. The left chart leaves out patients with no later score; the right "
                "one counts every patient in the band whose series has ended, one who stopped as not responding.")
     for grp in m.groups:
         rows = early[early["grp"].astype(str) == str(grp)]
         if several:
-            st.markdown(f"**{plain(_group_title(m))}: {plain(grp)}**")
-        left, right = st.columns(2)
+            chart.markdown(f"**{plain(_group_title(m))}: {plain(grp)}**")
+        left, right = chart.columns(2)
         draw(left, charts_decisions.early_heatmap, rows, k, "later")
         draw(right, charts_decisions.early_heatmap, rows, k, "itt")
     if show_references:
@@ -114,7 +115,7 @@ def keep_going(m: MetricTables, show_references: bool) -> None:
 
 def services_panel(m: MetricTables, measure: Measure) -> None:
     """Reliable change and recovery (METRICS.md 10), as NHS Talking Therapies services report them."""
-    st.subheader("As services report it")
+    panel_title("As services report it")
     k = m.settings.min_cell
     rc = m.shown["reliable_change"]
     missing = words.thresholds_missing(measure)
@@ -141,16 +142,17 @@ def services_panel(m: MetricTables, measure: Measure) -> None:
             st.success(prefix + plain(text), icon=":material/check_circle:")
         else:
             st.warning(prefix + plain(text), icon=":material/warning:")
+    text, chart = text_and_chart()
     if not several:
         row = {r["category"]: r for _, r in rc.iterrows()}
-        for col, category in zip(st.columns(len(row)), [c for c in words.CATEGORY_LABELS if c in row]):
+        for col, category in zip(text.columns(len(row)), [c for c in words.CATEGORY_LABELS if c in row]):
             r = row[category]
             col.metric(words.CATEGORY_LABELS[category], percent(r["rate"]),
                        help=words.category_meaning(category, measure).capitalize() + ".")
             col.caption(f"{count(r['patients'], k)} of {count(r['denominator'], k)} "
                         + ("finished" if category in ("reliable_improvement", "no_reliable_change",
                                                       "reliable_deterioration") else "who started as a case"))
-    left, right = st.columns(2)
+    left, right = chart.columns(2)
     draw(left, charts_decisions.reliable_change_bars, rc)
     points = m.reliable_change_points
     with right:
@@ -194,7 +196,7 @@ def time_to_response(m: MetricTables) -> None:
     """Days from the first infusion to the first response (METRICS.md 11), below the response chart."""
     st.subheader("Days to response")
     k = m.settings.min_cell
-    ttr = m.shown["time_to_response"]
+    ttr = words.time_to_response_curve(m.shown)  # by week when small counts are hidden
     if not len(ttr):
         st.markdown("No patient has a score after an infusion yet.")
         return
@@ -210,8 +212,9 @@ def time_to_response(m: MetricTables) -> None:
     draw(st, charts_decisions.time_to_response_curve, ttr)
     st.caption("Days from the first infusion to the visit whose score first met response, for patients with a "
                "usable baseline and a score after an infusion. The curve is the estimated share responded by each "
-               "day: a patient who has not responded (yet) counts until their last score, then leaves the count "
-               "without counting as a response.")
+               f"{'week' if words.by_week(ttr) else 'day'}: a patient who has not responded (yet) counts until their "
+               "last score, then leaves the count without counting as a response."
+               + (" " + plain(words.curve_note(ttr, k, several)) if words.by_week(ttr) else ""))
     _table(medians.assign(when=[f"{int(v)} days" if not words.hidden(v) else "–" for v in medians["median_days"]],
                           interval=[f"{int(lo)}–{int(hi)} days" if not words.hidden(lo) and not words.hidden(hi)
                                     else (f"from {int(lo)} days" if not words.hidden(lo) else "–")
@@ -236,7 +239,7 @@ def fair_panel(engine, settings, cohort: Cohort, metrics: MetricTables, overall:
                offered: dict[str, str], data_key) -> None:
     """A funnel plot for any dimension and outcome (METRICS.md 12). offered: dimension -> its name in
     words (the sidebar's compare-by choices); data_key: the data's key, for keeping suppressed tables."""
-    st.subheader("Compare fairly")
+    panel_title("Compare fairly")
     if not offered:
         headline("There is no patient dimension with two or more groups to compare.")
         return

@@ -7,7 +7,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard.labels import SETTING_NAMES
-from dashboard.methods_text import as_markdown
+from dashboard.methods_text import FULL_METHODS, as_markdown
 from dashboard.metrics import MetricTables
 
 
@@ -20,3 +20,4 @@ def methods(m: MetricTables, timing_note: str) -> None:
                               "min_baseline": s.min_baseline if s.min_baseline is not None else "the measure's own"}
     st.dataframe(pd.DataFrame([{"Setting": SETTING_NAMES.get(k, k), "Value": str(v), "Name in exports": k}
                                for k, v in in_force.items()]), hide_index=True)
+    st.markdown(FULL_METHODS)

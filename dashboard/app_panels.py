@@ -37,6 +37,25 @@ def draw(where, build, *args, title: str | None = None) -> None:
                           theme=None if room else "streamlit")
 
 
+def in_room() -> bool:
+    """Presentation mode: a shared screen."""
+    return bool(st.session_state.get("present"))
+
+
+def panel_title(text: str) -> None:
+    """A panel's title at a desk; on a shared screen the open tab names the panel, and its height
+    goes to the chart (the first chart of every tab above the fold at 1920x1080)."""
+    if not in_room():
+        st.subheader(text)
+
+
+def text_and_chart():
+    """Two places, (for the explanation, for the chart): the explanation above the chart at a desk,
+    below it on a shared screen, where the headline sentence leads straight into the chart."""
+    first, second = st.container(), st.container()
+    return (second, first) if in_room() else (first, second)
+
+
 def headline(text: str) -> None:
     """The panel's one plain sentence (dashboard.headlines): large on a shared screen."""
     st.markdown(f"## {plain(text)}" if st.session_state.get("present") else f"**{plain(text)}**")
@@ -80,12 +99,13 @@ def with_group_title(m: MetricTables, title: str) -> MetricTables:
 
 
 def response_panel(m: MetricTables, show_references: bool) -> None:
-    st.subheader("Response by infusion count")
+    panel_title("Response by infusion count")
     headline(headlines.response(m.shown["response"], m.settings.planned, m.settings.min_cell))
-    st.caption(timing_note(m.settings.score_timing) + " Response: a fall of at least "
+    text, chart = text_and_chart()
+    text.caption(timing_note(m.settings.score_timing) + " Response: a fall of at least "
                f"{percent(m.settings.response_reduction)} from baseline.")
     shown = m.shown["response"]
-    draw(st, charts.response_by_infusion, shown, RESPONSE if show_references else None)
+    draw(chart, charts.response_by_infusion, shown, RESPONSE if show_references else None)
     _table(shown, _group_column(m) | {
         "n": "Infusions", "assessed": "Assessed", "responders": "Responders", "rate": "Response",
         "interval": "95% interval", "remitters": "Remitters", "remission_rate": "Remission",
@@ -126,7 +146,7 @@ def late_response_panel(m: MetricTables) -> None:
 
 def dropout_panel(m: MetricTables, show_references: bool = False, dropouts=None) -> None:
     """dropouts: a callable returning the patient-level list of who stopped early, or None (presentation mode)."""
-    st.subheader("Dropout points")
+    panel_title("Dropout points")
     k = m.settings.min_cell
     headline(headlines.dropout(m.shown["summary"], m.shown["dropout"], k))
     dropout = m.shown["dropout"]
@@ -186,14 +206,15 @@ def patients_to_call(dropouts) -> None:
 
 
 def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -> None:
-    st.subheader("Durability at one month")
+    panel_title("Durability at one month")
     k = m.settings.min_cell
     headline(headlines.durability(m.shown["durability"], k))
     shown = m.shown["durability"]
     s = m.settings
-    st.caption(f"Responders whose series has ended, re-assessed nearest {s.follow_up_days} days after their last "
+    text, chart = text_and_chart()
+    text.caption(f"Responders whose series has ended, re-assessed nearest {s.follow_up_days} days after their last "
                f"infusion (within {s.follow_up_window[0]}–{s.follow_up_window[1]} days).")
-    draw(st, charts.durability, shown)
+    draw(chart, charts.durability, shown)
     for row in shown.itertuples():
         prefix = f"**{plain(row.grp)}**: " if len(m.groups) > 1 else ""
         st.markdown(prefix + plain(headlines.durability_detail(row)))
@@ -222,7 +243,7 @@ def durability_panel(m: MetricTables, primary: Measure, show_references: bool) -
 
 
 def trajectories_panel(m: MetricTables, measures: dict[str, Measure]) -> None:
-    st.subheader("Symptom trajectories")
+    panel_title("Symptom trajectories")
     st.caption("Mean score at baseline, after each infusion and at the one-month follow-up, with its 95% interval "
                "(shaded), over the patients who have that score.")
     traj = m.shown["trajectories"]
@@ -270,29 +291,30 @@ def _keep_room_period() -> None:
 
 def over_time_panel(m: MetricTables, compared: bool = False) -> None:
     """p-charts by month (or quarter) of series start, for the whole selected cohort (m has one group)."""
-    st.subheader("Are we getting better?")
+    panel_title("Are we getting better?")
     k = m.settings.min_cell
     period = m.settings.control_period
-    room = bool(st.session_state.get("present"))
+    room = in_room()
     # In the room the period is picked so that fewer points are hidden (app_present.period_for_room);
     # the switch stays, and a choice made on it holds for the meeting.
     st.radio("A point per", CONTROL_PERIODS, index=CONTROL_PERIODS.index(period), horizontal=True,
              key=f"{ROOM_PERIOD_KEY if room else PERIOD_KEY}_choice",
              on_change=_keep_room_period if room else _keep_period, format_func=lambda p: f"{p} of series start",
              help="Quarters hold three times as many patients: fewer points too small to judge or hidden.")
-    st.caption(labels.control_intro(period, compared))
+    text, charts_area = text_and_chart()
+    text.caption(labels.control_intro(period, compared))
     monthly = m.shown["monthly"]
     denominators = {"response": "assessed then", "completion": "series ended", "durability": "followed up"}
-    for chart, title in labels.control_titles(m.settings.planned).items():
-        points = monthly[monthly["chart"] == chart]
-        if k and hidden_by_value(m.monthly[m.monthly["chart"] == chart], points):
+    for which, title in labels.control_titles(m.settings.planned).items():
+        points = monthly[monthly["chart"] == which]
+        if k and hidden_by_value(m.monthly[m.monthly["chart"] == which], points):
             # Only the points that could be shown would be a selection by their value: none is drawn.
-            st.markdown(f"**{plain(title)}**")
-            st.info(labels.control_withheld(points, period, k), icon=":material/visibility_off:")
+            charts_area.markdown(f"**{plain(title)}**")
+            charts_area.info(labels.control_withheld(points, period, k), icon=":material/visibility_off:")
         else:
-            st.markdown(f"**{plain(headlines.control_chart(points, title, period))}**")
-            draw(st, charts.control_chart, points, title, k, period)
-        with st.expander(f"{title}: the numbers by {period}"):
+            charts_area.markdown(f"**{plain(headlines.control_chart(points, title, period))}**")
+            draw(charts_area, charts.control_chart, points, title, k, period)
+        with charts_area.expander(f"{title}: the numbers by {period}"):
             _table(labels.control_rows(points, period),
-                   labels.control_columns(period, patients=f"Patients ({denominators[chart]})"),
+                   labels.control_columns(period, patients=f"Patients ({denominators[which]})"),
                    rates=("rate", "lcl", "ucl"), counts=("patients", "events"))

@@ -22,17 +22,18 @@ ROOM_MIN_CELL = 11
 
 # Fixed CSS, no user text. Streamlit sizes its type in rem, so a larger root font scales it all.
 _STYLE = """<style>
-html { font-size: 21px; }
+html { font-size: clamp(16px, 1.1vw, 21px); }  /* 21 px at 1920 wide, 16 px on a 1366 laptop */
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"], [data-testid="stExpandSidebarButton"],
 [data-testid="stHeader"], [data-testid="stToolbar"] { display: none !important; }
-[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 1rem 2.5rem 2rem 2.5rem !important; }
-[data-testid="stMetricValue"] { font-size: 3.4rem !important; font-weight: 700; color: #111111; }
+[data-testid="stMainBlockContainer"] { max-width: 100% !important; padding: 0.5rem 2.5rem 2rem 2.5rem !important; }
+[data-testid="stVerticalBlock"] { gap: 0.55rem !important; }
+[data-testid="stMetricValue"] { font-size: 3rem !important; font-weight: 700; color: #111111; }
 [data-testid="stMetricLabel"] p { font-size: 1.25rem !important; font-weight: 600; color: #111111; }
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] * { font-size: 1rem !important;
   color: #222222 !important; }
 [data-testid="stTab"] p { font-size: 1.25rem !important; font-weight: 600; }
 h1 { font-size: 2rem !important; padding: 0 0 0.5rem 0 !important; }
-h2 { font-size: 1.9rem !important; line-height: 1.25 !important; color: #111111; }
+h2 { font-size: 1.6rem !important; line-height: 1.25 !important; color: #111111; padding: 0.4rem 0 0.6rem 0 !important; }
 </style>"""
 
 
@@ -74,13 +75,28 @@ def period_for_room(settings: Settings, monthly_for: Callable[[str], pd.DataFram
     return dataclasses.replace(settings, control_period=chosen)
 
 
+def open_panel(panels: list[str]) -> str:
+    """The tab open in this run: the one chosen, else the address's (?panel=..., a shared link), else the first."""
+    chosen = st.session_state.get("panel") or st.query_params.get("panel")
+    return chosen if chosen in panels else panels[0]
+
+
+def _next(panels: list[str]) -> None:
+    st.session_state["panel"] = panels[(panels.index(open_panel(panels)) + 1) % len(panels)]
+
+
 def header(settings: Settings, measure_label: str, cohort_text: str, compared_by: str, source: str,
-           is_sample: bool) -> None:
-    """The page's style, a way back, whose data this is (the sample said loudly), and the settings
-    and filters in force, in words."""
+           is_sample: bool, panels: list[str]) -> None:
+    """The page's style, a way back, the next panel (button and key N, for walking a meeting
+    through), whose data this is (the sample said loudly), and the settings and filters in force."""
     st.markdown(_STYLE, unsafe_allow_html=True)
-    line, back = st.columns([6, 1], vertical_alignment="center")
-    back.button("Leave presentation mode", on_click=_leave, help="Back to the dashboard with its sidebar.")
+    line, buttons = st.columns([5, 1], vertical_alignment="center")
+    following = panels[(panels.index(open_panel(panels)) + 1) % len(panels)]
+    buttons.button(f"Next: {following}", on_click=_next, args=(panels,), shortcut="N", type="primary",
+                   icon=":material/arrow_forward:", icon_position="right", width="stretch",
+                   help="Opens the next panel. Keyboard: N.")
+    buttons.button("Leave presentation mode", on_click=_leave, width="stretch",
+                   help="Back to the dashboard with its sidebar.")
     line.markdown((":orange-badge[Sample data] " if is_sample else "") + f"**{plain(source)}**")
     timing = "before" if settings.score_timing == "pre" else "after"
     parts = [f"Patients: {cohort_text or 'all'}"]

@@ -112,10 +112,13 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
     d = Settings()
     st.sidebar.header("Settings")
     primary = [m for m in present if measures[m].lower_is_better] or ["phq9"]
+    # Every setting, the filters, compare-by and the open tab are in the address (bind="query-params"):
+    # a link reopens the same view, so a meeting's agenda can carry links. Defaults leave the address.
     measure = st.sidebar.selectbox("Primary measure", primary, index=primary.index("phq9") if "phq9" in primary else 0,
-                                   format_func=lambda m: measures[m].label if m in measures else m)
+                                   format_func=lambda m: measures[m].label if m in measures else m,
+                                   key="measure", bind="query-params")
     timing = st.sidebar.radio(
-        "Scores are taken", ["pre", "post"], horizontal=True,
+        "Scores are taken", ["pre", "post"], horizontal=True, key="timing", bind="query-params",
         format_func=lambda t: "before each infusion" if t == "pre" else "after each infusion",
         help="Before (the usual check-in): the score at infusion n+1 describes the patient after n infusions. "
              "After: the score at infusion n does. This changes every number on the page.")
@@ -124,21 +127,27 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
     with st.sidebar.expander("Thresholds and windows"):
         own = measures[measure].min_baseline or 0
         min_baseline = st.number_input(f"Minimum baseline (moderate from; {plain(measures[measure].label)} default {own:g})",
-                                       min_value=0.0, value=float(own), step=1.0)
+                                       min_value=0.0, value=float(own), step=1.0, key=f"min_baseline_{measure}",
+                                       bind="query-params")
         reduction = st.slider("Response: a fall from baseline of at least", 5, 95, round(d.response_reduction * 100),
-                              5, format="%d%%") / 100
-        planned = st.number_input("Planned infusions in a series", 1, 30, d.planned)
-        gap = st.number_input("A gap of more than this many days ends a series", 1, 365, d.series_gap_days)
-        window = st.number_input("Baseline window (days before the first infusion)", 0, 365, d.baseline_window_days)
-        end = st.number_input("End-of-series score within (days after the last infusion)", 0, 90, d.end_of_series_days)
-        follow_up = st.number_input("One-month follow-up at (days after the last infusion)", 1, 365, d.follow_up_days)
-        low, high = st.slider("Follow-up window (days)", 0, 180, d.follow_up_window)
+                              5, format="%d%%", key="response", bind="query-params") / 100
+        planned = st.number_input("Planned infusions in a series", 1, 30, d.planned, key="planned", bind="query-params")
+        gap = st.number_input("A gap of more than this many days ends a series", 1, 365, d.series_gap_days,
+                              key="gap", bind="query-params")
+        window = st.number_input("Baseline window (days before the first infusion)", 0, 365, d.baseline_window_days,
+                                 key="baseline_window", bind="query-params")
+        end = st.number_input("End-of-series score within (days after the last infusion)", 0, 90, d.end_of_series_days,
+                              key="end_window", bind="query-params")
+        follow_up = st.number_input("One-month follow-up at (days after the last infusion)", 1, 365, d.follow_up_days,
+                                    key="follow_up", bind="query-params")
+        low, high = st.slider("Follow-up window (days)", 0, 180, d.follow_up_window, key="follow_up_window", bind="query-params")
         # Never after today (METRICS.md 2); visits before 1990 are rejected, so none is earlier.
+        _follow_data("as_of", latest or date.today())
         as_of = st.date_input("Data read as of", value=latest or date.today(), min_value=date(1990, 1, 1),
-                              max_value=date.today(),
+                              max_value=date.today(), key="as_of", bind="query-params",
                               help="Visits after this date are left out. Default: the latest visit in the data "
                                    "up to today.")
-        min_cell = st.number_input("Hide counts below (0 = off)", 0, 100, d.min_cell,
+        min_cell = st.number_input("Hide counts below (0 = off)", 0, 100, d.min_cell, key="min_cell", bind="query-params",
                                    help="Small-cell suppression: counts below this show as '<K' and their rates are hidden.")
         early_bands = _early_bands(d.early_bands)
     low, high = min(low, follow_up), max(high, follow_up)
@@ -150,10 +159,21 @@ def settings_for(measures: dict[str, Measure], present: list[str], latest: date 
                     early_bands=early_bands)
 
 
+def _follow_data(key: str, default) -> None:
+    """A widget whose default comes from the data (the as-of date, the span of series starts):
+    when other data is loaded, it starts again from the new data's default. A keyed widget keeps
+    its value when its default changes; kept, the sample's as-of would be applied to an upload.
+    The first run keeps what the address gave (a shared link)."""
+    seen = st.session_state.get(f"{key}_default")
+    if seen is not None and seen != default:
+        st.session_state[key] = default
+    st.session_state[f"{key}_default"] = default
+
+
 def _early_bands(default: tuple[float, ...]) -> tuple[float, ...]:
     """The "Keep going?" improvement bands (METRICS.md 9), as percentages: '20, 50'."""
     text = st.text_input("Keep going?: improvement bands (cut-offs in %)", ", ".join(f"{e * 100:g}" for e in default),
-                         key="early_bands_text",
+                         key="early_bands_text", bind="query-params",
                          help="The improvement after k infusions (the fall from baseline, as a share of it) is cut at "
                               "these values: 20, 50 gives less than 20%, 20% to under 50%, and 50% or more.")
     try:
@@ -193,21 +213,23 @@ def cohort_for(values_by_dimension: dict[str, list[str]], start_range: tuple[dat
     offered, not_offered = offered_dimensions(values_by_dimension)
     # Option texts are shown as written (a selectbox's options are not Markdown); labels are Markdown.
     compare = st.sidebar.selectbox("Compare by", [""] + list(offered),
-                                   format_func=lambda d: "(no comparison)" if not d else DIMENSION_LABELS.get(d, d))
+                                   format_func=lambda d: "(no comparison)" if not d else DIMENSION_LABELS.get(d, d),
+                                   key="compare", bind="query-params")
     filters = {}
     with st.sidebar.expander("Filters", expanded=False):
         for dim, values in offered.items():
             if f"filter_{dim}" in st.session_state:  # a value gone with a setting (baseline severity's bands)
                 st.session_state[f"filter_{dim}"] = [v for v in st.session_state[f"filter_{dim}"] if v in values]
-            chosen = st.multiselect(plain(DIMENSION_LABELS.get(dim, dim)), values, key=f"filter_{dim}")
+            chosen = st.multiselect(plain(DIMENSION_LABELS.get(dim, dim)), values, key=f"filter_{dim}", bind="query-params")
             if chosen:
                 filters[dim] = chosen
         if not_offered:
             st.caption(plain(not_offered_note(not_offered)))
         start_from = start_to = None
         if start_range:
+            _follow_data("started", start_range)
             picked = st.date_input("Series started between", value=start_range, min_value=start_range[0],
-                                   max_value=start_range[1])
+                                   max_value=start_range[1], key="started", bind="query-params")
             if isinstance(picked, tuple) and len(picked) == 2 and picked != start_range:
                 start_from, start_to = picked
     return Cohort.of(filters, split_by=compare, start_from=start_from, start_to=start_to)

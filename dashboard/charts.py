@@ -49,6 +49,9 @@ IN_PROGRESS_COLOUR = "#2C7FB8"
 PERCENT_AXIS = alt.Axis(format="%", tickCount=5)
 # Width follows the page; height is the plotting area's, so titles and legends don't squeeze it.
 FIT_WIDTH = alt.AutoSizeParams(type="fit-x", contains="padding")
+# A chart parameter the room's charts set to ROOM_SCALE["fontSize"]: for text sizes written as
+# expressions (those fitted to a cell's width), which the room cannot scale as numbers.
+FONT_SCALE = "fontScale"
 
 
 def _numeric(frame: pd.DataFrame, columns) -> pd.DataFrame:
@@ -544,6 +547,10 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int, period: str =
 
 
 # Presentation mode: type and marks readable from the back of a room on a 1920x1080 projector.
+# The room's charts are as tall as the desk's: with the room's larger type, the first chart of every
+# tab must still fit above the fold at 1920x1080 (tests/test_room_fold.py).
+ROOM_HEIGHT = 1.0
+ROOM_FONT = '"Source Sans", sans-serif'  # the page's own font (Streamlit's), so one font on the screen
 ROOM_SCALE = {"strokeWidth": 1.8, "size": 2.6, "fontSize": 1.6, "thickness": 1.8}
 ROOM_CONFIG = {
     "axis": {"labelFontSize": 18, "titleFontSize": 20, "labelColor": "#111111", "titleColor": "#111111"},
@@ -598,7 +605,7 @@ def for_room(chart: alt.TopLevelMixin) -> dict:
                         if isinstance(part.get(key), (int, float)):
                             part[key] = part[key] * factor
             if isinstance(node.get("height"), (int, float)):
-                node["height"] = round(node["height"] * 1.3)
+                node["height"] = round(node["height"] * ROOM_HEIGHT)
             for key in ("labelFontSize", "titleFontSize"):  # a chart's own axis type sizes, not the room's
                 if isinstance(node.get(key), (int, float)):
                     node[key] = max(node[key] * ROOM_SCALE["fontSize"], ROOM_CONFIG["axis"][key])
@@ -610,7 +617,11 @@ def for_room(chart: alt.TopLevelMixin) -> dict:
                 enlarge(item)
 
     enlarge(spec)
+    for param in spec.get("params", []):
+        if param.get("name") == FONT_SCALE:
+            param["value"] = ROOM_SCALE["fontSize"]
     config = spec.setdefault("config", {})
+    config["font"] = ROOM_FONT
     for key, values in ROOM_CONFIG.items():
         config[key] = {**config.get(key, {}), **values}
     return spec

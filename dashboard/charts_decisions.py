@@ -5,7 +5,8 @@ early_heatmap: infusion k x improvement band, the share responding later with it
 reliable_change_bars: the five categories of routine outcome monitoring with their intervals.
 prepost_scatter: baseline against last score (points are counts of patients, never ids), with the
 reliable-change band and the caseness lines.
-time_to_response_curve: the share responded by each day since the first infusion (a step curve).
+time_to_response_curve: the share responded by each day since the first infusion (a step curve),
+or by the end of each week when small counts are hidden (the curve pooled by week).
 funnel_plot: each group's rate against its denominator, with exact binomial limits around the target.
 """
 
@@ -15,9 +16,9 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from dashboard.charts import (FIT_WIDTH, PALETTE, PERCENT_AXIS, _count_text, _group_colour, _group_dash,
+from dashboard.charts import (FIT_WIDTH, FONT_SCALE, PALETTE, PERCENT_AXIS, _count_text, _group_colour, _group_dash,
                               _group_shape, _groups, _numeric, _title)
-from dashboard.decisions_text import CATEGORY_LABELS, band_label
+from dashboard.decisions_text import CATEGORY_LABELS, band_label, by_week, hidden_weeks, weeks_text
 from dashboard.formatting import percent
 
 DETERIORATION_RED = "#B2182B"
@@ -44,6 +45,14 @@ EARLY_KINDS = {
 }
 
 
+def _fitting(size: float, texts: pd.Series, cells: int) -> dict:
+    """A cell's text size: `size` (times the room's FONT_SCALE on a shared screen), smaller when the
+    longest text would not fit the cell's width (a laptop in presentation mode), so that a text
+    never runs into its neighbour ("hidden of 118" reading as "hidden of 11")."""
+    longest = max((len(str(t)) for t in texts), default=1)
+    return {"expr": f"min({size} * {FONT_SCALE}, width / {max(cells, 1)} * 0.9 / ({longest} * 0.56))"}
+
+
 def early_heatmap(early: pd.DataFrame, k: int | None = None, kind: str = "later") -> alt.LayerChart:
     """One group's early-improvement table as a heatmap: a column per infusion count k, a row per
     improvement band (the best at the top), each cell coloured by the share who responded later in
@@ -62,6 +71,7 @@ def early_heatmap(early: pd.DataFrame, k: int | None = None, kind: str = "later"
     data["share"] = data[rate]
     data["dark"] = data["share"].fillna(0) > 0.55
     bands = data.sort_values("band", ascending=False)["band_name"].drop_duplicates().tolist()
+    ks = data["k"].drop_duplicates().tolist()
     x = alt.X("k:O", title="After this many infusions", axis=alt.Axis(labelAngle=0, orient="top"))
     y = alt.Y("band_name:N", title="Improvement by then", sort=bands, axis=alt.Axis(labelLimit=0))
     tooltip = [alt.Tooltip("k:O", title="After infusions"), alt.Tooltip("band_name:N", title="Improved"),
@@ -75,19 +85,20 @@ def early_heatmap(early: pd.DataFrame, k: int | None = None, kind: str = "later"
             x=x, y=y, tooltip=tooltip,
             color=alt.Color("share:Q", title="Responded", legend=alt.Legend(format="%", orient="bottom"),
                             scale=alt.Scale(domain=[0, 1], scheme="blues"))),
-        base.mark_text(fontSize=15, fontWeight="bold", dy=-10).encode(
+        base.mark_text(fontSize=_fitting(15, data["share_text"], len(ks)), fontWeight="bold", dy=-10).encode(
             x=x, y=y, text=alt.Text("share_text:N"),
             color=alt.condition("datum.dark", alt.value("white"), alt.value("#111111"))),
-        base.mark_text(fontSize=11, dy=11).encode(
+        base.mark_text(fontSize=_fitting(11, data["n_text"], len(ks)), dy=11).encode(
             x=x, y=y, text=alt.Text("n_text:N"),
             color=alt.condition("datum.dark", alt.value("white"), alt.value("#222222"))),
     ]
     if k is not None and k in set(data["k"]):
         layers.append(alt.Chart(data[data["k"] == k]).mark_rect(filled=False, stroke="#D55E00", strokeWidth=3)
                       .encode(x=x, y=y))
-    return alt.layer(*layers).properties(
-        autosize=FIT_WIDTH, height=66 * len(bands), title=alt.Title(title, subtitle=[
-            f"each cell: the share, and how many of how many; {subtitle}",
+    return alt.layer(*layers).add_params(alt.param(name=FONT_SCALE, value=1)).properties(
+        # The title on two lines (at its comma): in the room, on a laptop, one line ran off the screen.
+        autosize=FIT_WIDTH, height=66 * len(bands), title=alt.Title(title.replace(", ", ",\n", 1).split("\n"), subtitle=[
+            "each cell: the share, and how many of how many", subtitle,
             *([f"outlined: after {k} infusions; grey: hidden or none"] if k is not None else [])]))
 
 
@@ -238,7 +249,10 @@ def prepost_scatter(points: pd.DataFrame, score_range: tuple[float, float], labe
 
 def time_to_response_curve(ttr: pd.DataFrame) -> alt.LayerChart:
     """The estimated share responded by each day since the first infusion (a step curve from 0 on
-    day 0), its 95% interval shaded, and the day by which half had responded marked when reached."""
+    day 0), its 95% interval shaded, and the day by which half had responded marked when reached.
+    A weekly curve (dashboard.metrics.weekly_time_to_response, as shown) is drawn by week instead."""
+    if by_week(ttr):
+        return _weekly_curve(ttr)
     data = _numeric(ttr, ["day", "responded_share", "share_low", "share_high", "median_days"])
     data["grp"] = data["grp"].astype(str)
     groups = _groups(data) if len(data) else []
@@ -277,6 +291,67 @@ def time_to_response_curve(ttr: pd.DataFrame) -> alt.LayerChart:
         "Days to response", subtitle=["estimated share of patients responded by each day since their first infusion; "
                                       "shaded: 95% interval",
                                       "patients not (yet) responding count until their last score"]))
+
+
+def _weekly_curve(ttr: pd.DataFrame) -> alt.LayerChart:
+    """The curve by week: the estimated share responded by the end of each week since the first
+    infusion (a point per week, joined as steps from 0 at week 0), its 95% interval shaded; the
+    week in which half had responded marked, with the median day (read off the daily curve)."""
+    data = _numeric(ttr, ["week", "responded_share", "share_low", "share_high", "median_days"])
+    data["grp"] = data["grp"].astype(str)
+    groups = _groups(data) if len(data) else []
+    several = len(groups) > 1
+    hidden = [] if several else hidden_weeks(ttr)
+    medians = data.dropna(subset=["median_days"]).drop_duplicates("grp")
+    data = data.dropna(subset=["responded_share"])
+    starts = pd.DataFrame({"grp": groups, "week": 0.0, "responded_share": 0.0, "share_low": 0.0, "share_high": 0.0})
+    curve = pd.concat([starts, data[["grp", "week", "responded_share", "share_low", "share_high"]]], ignore_index=True)
+    curve["at_risk"] = [None] * len(starts) + [_count_text(v) for v in data["at_risk"]]
+    curve["days"] = [None] * len(starts) + [f"days {int(a)} to {int(b)}" for a, b in zip(data["first_day"],
+                                                                                        data["last_day"])]
+    colour = _group_colour(groups, _title(ttr)) if several else alt.ColorValue(PALETTE[0])
+    x = alt.X("week:Q", title="Weeks since the first infusion (week 1: days 0 to 6)",
+              scale=alt.Scale(domainMin=0, nice=False), axis=alt.Axis(tickMinStep=1, format="d"))
+    y = alt.Y("responded_share:Q", title="Share responded", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1]))
+    tooltip = [alt.Tooltip("grp:N", title="Group"), alt.Tooltip("week:Q", title="Week"),
+               alt.Tooltip("days:N", title="Days since the first infusion"),
+               alt.Tooltip("responded_share:Q", title="Responded by the end of the week", format=".1%"),
+               alt.Tooltip("share_low:Q", title="95% interval from", format=".1%"),
+               alt.Tooltip("share_high:Q", title="to", format=".1%"),
+               alt.Tooltip("at_risk:N", title="Still counted at the start of the week")]
+    dash = {"strokeDash": _group_dash(groups, _title(ttr))} if several else {}
+    layers = [
+        alt.Chart(curve).mark_area(interpolate="step-after", opacity=0.15).encode(
+            x=x, y=alt.Y("share_low:Q", scale=alt.Scale(domain=[0, 1])), y2=alt.Y2("share_high:Q"), color=colour,
+            detail=alt.Detail("grp:N")),
+        alt.Chart(curve).mark_line(interpolate="step-after", strokeWidth=2.5).encode(
+            x=x, y=y, color=colour, detail=alt.Detail("grp:N"), **dash),
+        alt.Chart(curve[curve["week"] > 0]).mark_point(filled=True, size=70, opacity=1).encode(
+            x=x, y=y, color=colour, tooltip=tooltip,
+            **({"shape": _group_shape(groups, _title(ttr))} if several else {})),
+    ]
+    if len(medians):
+        half = pd.DataFrame({"share": [0.5]})
+        layers.append(alt.Chart(half).mark_rule(strokeDash=[2, 3], color="#555555").encode(y=alt.Y("share:Q")))
+        if not several:
+            # The week holding the median day: the curve is below half at the end of the week before
+            # it and at least half at the end of it.
+            medians = medians.assign(week=medians["median_days"] // 7 + 1, half=0.5, zero=0.0)
+            medians["label"] = [f"half by the end of week {int(w)} (day {int(d)})"
+                                for w, d in zip(medians["week"], medians["median_days"])]
+            layers += [alt.Chart(medians).mark_rule(strokeDash=[6, 3], strokeWidth=1.5).encode(
+                           x=alt.X("week:Q"), y=alt.Y("zero:Q"), y2=alt.Y2("half:Q"), color=colour),
+                       alt.Chart(medians).mark_text(align="left", dx=4, dy=-10, fontSize=12).encode(
+                           x=alt.X("week:Q"), y=alt.Y("zero:Q"), text="label:N", color=colour)]
+    subtitle = ["estimated share responded by the end of each week since the first infusion; shaded: 95% interval",
+                "by week: one day's counts are too small to show; not (yet) responding: counted until the last score"]
+    if hidden:
+        subtitle.append(f"{weeks_text(hidden)}: not shown, {'it rests' if len(hidden) == 1 else 'they rest'} "
+                        "on small counts")
+    elif several:
+        subtitle.append("a group's curve stops at its first week with a small count")
+    return alt.layer(*layers).properties(autosize=FIT_WIDTH, height=300, title=alt.Title(
+        "Days to response, by week", subtitle=subtitle))
 
 
 # --- Compare fairly --------------------------------------------------------------------------------

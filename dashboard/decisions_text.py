@@ -6,6 +6,8 @@ caller escapes it for markdown or HTML. No Streamlit."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pandas as pd
 
 from dashboard.formatting import count, percent
@@ -224,6 +226,53 @@ def _days(value) -> str:
     return f"{int(value)} day{'s' * (int(value) != 1)}"
 
 
+def time_to_response_curve(shown: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """The time-to-response curve as it is shown: by week since the first infusion when small
+    counts are hidden (a single day's counts are small; dashboard.suppression.metric_frames), else
+    by day. shown: the shown tables by name (MetricTables.shown)."""
+    weekly = shown.get("time_to_response_weekly")
+    return weekly if weekly is not None else shown["time_to_response"]
+
+
+def by_week(curve: pd.DataFrame) -> bool:
+    """Whether a shown time-to-response curve is pooled by week (it has a `week` column)."""
+    return "week" in curve.columns
+
+
+def hidden_weeks(curve: pd.DataFrame, group: str | None = None) -> list[int]:
+    """The weeks of a weekly curve (one group's, or the first group's) whose share is not shown."""
+    if not by_week(curve) or not len(curve):
+        return []
+    rows = curve[curve["grp"].astype(str) == (group if group is not None else str(curve["grp"].iloc[0]))]
+    return [int(w) for w, v in zip(rows["week"], rows["responded_share"]) if hidden(v)]
+
+
+def weeks_text(weeks: list[int]) -> str:
+    """'week 4', 'weeks 4 and 5' or 'weeks 4 to 7' (a weekly curve hides from its first hidden week on)."""
+    if len(weeks) == 1:
+        return f"week {weeks[0]}"
+    return f"weeks {weeks[0]} and {weeks[1]}" if len(weeks) == 2 else f"weeks {weeks[0]} to {weeks[-1]}"
+
+
+def curve_note(curve: pd.DataFrame, min_cell: int, several: bool = False) -> str:
+    """For a weekly curve: that it is by week, and why; and which weeks are not shown (for one
+    group). Empty for a daily curve."""
+    if not by_week(curve):
+        return ""
+    note = (f"With counts below {min_cell} hidden, the curve is shown by week since the first infusion (days 0 to 6 "
+            "are week 1): a single day's counts are too small to show. Each point is the estimated share responded "
+            "by the end of that week.")
+    weeks = [] if several else hidden_weeks(curve)
+    if weeks:
+        note += (f" {weeks_text(weeks).capitalize()} {'is' if len(weeks) == 1 else 'are'} not shown: "
+                 f"{'it rests' if len(weeks) == 1 else 'they rest'} on counts below {min_cell} (each week's share "
+                 "rests on every week before it).")
+    elif several:
+        note += (f" A group's curve stops at its first week with a count below {min_cell}: each week's share rests on "
+                 "every week before it.")
+    return note
+
+
 def medians(shown: pd.DataFrame) -> pd.DataFrame:
     """Per group of the shown time-to-response table: the patients on the curve (at risk on its
     first day), how many responded (None when a day's count is hidden), the median days with its
@@ -245,7 +294,8 @@ def medians(shown: pd.DataFrame) -> pd.DataFrame:
 def time_to_response(shown: pd.DataFrame, min_cell: int, group: str | None = None) -> str:
     """The median time to response in words, with its interval (METRICS.md 11): the day by which
     an estimated half of the patients had responded, those not (yet) responding counted until their
-    last score. shown: the time-to-response table as shown."""
+    last score. shown: the time-to-response curve as shown (by day, or by week: the medians are
+    read off the daily curve either way; see time_to_response_curve)."""
     table = medians(shown)
     rows = table if group is None else table[table["grp"] == group]
     if not len(rows):
@@ -254,7 +304,14 @@ def time_to_response(shown: pd.DataFrame, min_cell: int, group: str | None = Non
     so_far = ("" if row["responded"] is None or pd.isna(row["responded"]) else
               f"; {count(row['responded'], min_cell)} of {count(row['patients'], min_cell)} have responded so far")
     if hidden(row["median_days"]):
-        if row["curve_hidden"]:
+        g = shown[shown["grp"].astype(str) == str(row["grp"])]
+        some_shown = (pd.to_numeric(g["responded_share"], errors="coerce") > 0).any()
+        if by_week(shown) and row["curve_hidden"] and not some_shown:
+            # (A share above 0 shown means a week's responses, at least min_cell, are shown: then
+            # the median is missing because fewer than half have responded, not because it's hidden.)
+            return ("Days to response can't be shown here: even by week since the first infusion, the curve rests "
+                    f"on counts below {min_cell}{so_far}.")
+        if not by_week(shown) and row["curve_hidden"]:
             return ("Days to response can't be shown here: the curve rests on counts of single days, some of them "
                     f"below {min_cell}{so_far}.")
         return ("Fewer than half of the patients have responded so far, so the time by which half respond can't be "
@@ -262,7 +319,9 @@ def time_to_response(shown: pd.DataFrame, min_cell: int, group: str | None = Non
     low, high = row["median_low"], row["median_high"]
     interval = (f"95% interval {int(low)} to {int(high)} days" if not hidden(low) and not hidden(high) else
                 f"95% interval from {int(low)} days, its top not reached yet" if not hidden(low) else "")
-    return (f"Half of the patients had responded within {_days(row['median_days'])} of their first infusion"
+    # By week, the week it falls in too: the chart marks the median at the end of that week.
+    week = f", that is by the end of week {int(row['median_days']) // 7 + 1}" if by_week(shown) else ""
+    return (f"Half of the patients had responded within {_days(row['median_days'])} of their first infusion{week}"
             + (f" ({interval})" if interval else "") + f"{so_far}.")
 
 

@@ -19,7 +19,8 @@ from dashboard.labels import left_out_note
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.methods_text import as_plain_text
-from dashboard.metrics import SEVERITY_DIM, Cohort, Engine, MetricRows
+from dashboard.metrics import (SEVERITY_DIM, WEEKLY_COLUMNS, Cohort, Engine, MetricRows, pools_by_week,
+                               weekly_time_to_response)
 from dashboard.sample import is_sample
 from dashboard.settings import CONTROL_PERIODS, Settings, parse_bands, parse_window
 
@@ -40,9 +41,18 @@ FILES = {
         "rate_low", "rate_high", "itt_evaluable", "itt_responded", "itt_rate"]),
     "reliable_change.csv": ("reliable_change", [
         "category", "patients", "denominator", "rate", "rate_low", "rate_high"]),
+    # One row per day with an event, with or without --min-cell (the contract). With --min-cell 2
+    # or more (pools_by_week) every day's counts and shares are left empty, as the report's table
+    # download writes this file: the curve is shown by week then (WEEKLY_FILE), as in the app and
+    # the report. Empty, not `hidden` or `<K`: those say a count is at least K, or 1 to K-1, which
+    # would be untrue of some days, and written day by day would tell which days are small.
     "time_to_response.csv": ("time_to_response", [
         "day", "at_risk", "responded", "censored", "responded_share", "share_low", "share_high"]),
 }
+# Written only with --min-cell 2 or more: the time-to-response curve by week as the app and the
+# report show it (the same suppressed table as their table download's time_to_response_weekly.csv),
+# one row per week with an event; a first column `group` with --compare-by, as in the other files.
+WEEKLY_FILE = ("time_to_response_weekly.csv", "time_to_response_weekly", [c for c in WEEKLY_COLUMNS if c != "grp"])
 # Written only with --funnel-by DIM: one row per group of DIM, for one outcome (METRICS.md 12, 13).
 # Its `group` is DIM's value; --compare-by adds no second one.
 FUNNEL_FILE = ("funnel.csv", "funnel", [
@@ -69,7 +79,10 @@ def parser() -> argparse.ArgumentParser:
                    help="YYYY-MM-DD (default: the latest visit up to today; never after today)")
     p.add_argument("--follow-up-days", type=int, default=d.follow_up_days)
     p.add_argument("--follow-up-window", type=parse_window, default=d.follow_up_window, help="e.g. 21..45")
-    p.add_argument("--min-cell", type=int, default=d.min_cell, help="suppress counts below this (default off)")
+    p.add_argument("--min-cell", type=int, default=d.min_cell,
+                   help="suppress counts below this (default off); from 2 up, time_to_response.csv keeps one row "
+                        "per day but leaves every count and share empty, and the curve is written by week to "
+                        "time_to_response_weekly.csv, as the app and the report show it")
     p.add_argument("--measures", type=Path, help="TOML file declaring more measures")
     p.add_argument("--map", type=Path, help="JSON column mapping file")
     p.add_argument("--early-bands", type=_bands, default=d.early_bands, metavar="CUTS",
@@ -138,7 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             tables.tables["funnel"] = (names, [r for r in rows if r[names.index("outcome")] == outcome])
         comparison = {"compare_by": args.compare_by or None, "funnel_by": args.funnel_by or None,
                       "funnel_outcome": (args.funnel_outcome or FUNNEL_OUTCOMES[0]) if args.funnel_by else None}
-        write_all(args.out, dataset, tables, [str(p) for p in args.inputs], comparison)
+        # The groups' weekly curves are suppressed with the whole cohort's beside them, as in the
+        # app: else a small week of one group is the whole's count less the other groups' shown ones.
+        overall = (engine.rows(settings, ["time_to_response"], Cohort())
+                   if args.compare_by and pools_by_week(settings.min_cell) else None)
+        write_all(args.out, dataset, tables, [str(p) for p in args.inputs], comparison, overall)
         if args.report:
             from dashboard.report import write_report  # imported here: only the report needs vl-convert
 
@@ -152,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
               f"Name its kind in a mapping file (--map), under \"session_types\".", file=sys.stderr)
     if note := left_out_note(tables.left_out_after_as_of, tables.dated_in_future):
         print(f"note: {note}", file=sys.stderr)
-    print(f"wrote {len(FILES) + 2 + bool(args.funnel_by)} files to {args.out}: {dataset.rows_read} rows read, "
+    written = len(written_files(tables, args.compare_by or None)) + 2  # and rejections.csv, settings.json
+    print(f"wrote {written} files to {args.out}: {dataset.rows_read} rows read, "
           f"{dataset.rows_used} used, {dataset.rows_rejected} rejected"
           + (f"; and the report to {args.report}" if args.report else ""))
     return 0
@@ -160,18 +178,24 @@ def main(argv: list[str] | None = None) -> int:
 
 def written_files(metrics: MetricRows, compare_by: str | None = None) -> dict[str, tuple[str, list[str]]]:
     """File -> (table, columns) of the files to write: FILES, each with a first column `group`
-    when compared by a dimension, and funnel.csv when the funnel was computed."""
+    when compared by a dimension, time_to_response_weekly.csv (likewise) when the curve is shown
+    by week, and funnel.csv when the funnel was computed."""
     files = {name: (table, (["group"] if compare_by else []) + columns) for name, (table, columns) in FILES.items()}
+    if "time_to_response" in metrics.tables and pools_by_week(metrics.settings.min_cell):
+        files[WEEKLY_FILE[0]] = (WEEKLY_FILE[1], (["group"] if compare_by else []) + WEEKLY_FILE[2])
     if "funnel" in metrics.tables:
         files[FUNNEL_FILE[0]] = FUNNEL_FILE[1:]
     return files
 
 
-def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str], comparison: dict | None = None) -> None:
+def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str], comparison: dict | None = None,
+              overall: MetricRows | None = None) -> None:
+    """overall: the whole cohort's time_to_response table when metrics are split by a dimension
+    (suppressed beside the groups' curves by week; not written)."""
     out.mkdir(parents=True, exist_ok=True)
     comparison = comparison or {}
     files = written_files(metrics, comparison.get("compare_by"))
-    shown = _shown_rows(metrics, files) if metrics.settings.min_cell > 0 else {
+    shown = _shown_rows(metrics, files, overall) if metrics.settings.min_cell > 0 else {
         table: _columns(*metrics.tables[table], columns) for table, columns in files.values()}
     for filename, (table, columns) in files.items():
         write_csv(out / filename, columns, shown[table])
@@ -206,19 +230,39 @@ def _columns(names: list[str], rows: list[tuple], columns: list[str]) -> list[tu
     return [tuple(row[i] for i in at) for row in rows]
 
 
-def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]]) -> dict[str, list[tuple]]:
+def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]],
+                overall: MetricRows | None = None) -> dict[str, list[tuple]]:
     """Each file's rows with small counts suppressed: the tables are suppressed together, knowing
     which counts the files show, so that none can be worked out from the others."""
     import pandas as pd
 
-    from dashboard.suppression import shown_tables
+    from dashboard.suppression import COUNT_COLUMNS, RATE_SOURCES, shown_tables
 
     frames = {table: pd.DataFrame(rows, columns=names) for table, (names, rows) in metrics.tables.items()}
     displayed = {table: [_source(c) for c in columns] for table, columns in files.values()}
+    by_week = "time_to_response_weekly" in displayed
+    if by_week:
+        # The curve by week, as the app and the report show it at the same minimum cell size
+        # (suppressed the same way: the daily table withheld beside it). The days' counts are not
+        # shown at all: a week's share is the daily curve at its end, and with it the days' counts
+        # (even those hidden one by one) allow so few ways of splitting a week that a small count
+        # can be found by trying them.
+        frames["time_to_response_weekly"] = weekly_time_to_response(frames["time_to_response"])
+        displayed["time_to_response"] = [c for c in displayed["time_to_response"]
+                                         if c not in COUNT_COLUMNS["time_to_response"]]
+        if overall is not None and "time_to_response" in overall.tables:
+            whole = pd.DataFrame(overall.tables["time_to_response"][1], columns=overall.tables["time_to_response"][0])
+            frames["overall.time_to_response"] = whole
+            frames["overall.time_to_response_weekly"] = weekly_time_to_response(whole)
+            displayed["overall.time_to_response"] = []
+            displayed["overall.time_to_response_weekly"] = list(COUNT_COLUMNS["time_to_response_weekly"])
     if "funnel" in displayed:
         # The target and the shown denominators give away the target's two totals.
         displayed["funnel"] += ["target_numerator", "target_denominator"]
     shown = shown_tables(frames, metrics.settings.min_cell, displayed=displayed)
+    if by_week:  # every day's counts and shares empty (withheld whole, as beside the weekly table in the report)
+        daily = shown["time_to_response"]
+        daily[[c for c in (*COUNT_COLUMNS["time_to_response"], *RATE_SOURCES["time_to_response"]) if c in daily]] = None
     return {table: list(shown[table][[_source(c) for c in columns]].itertuples(index=False, name=None))
             for table, columns in files.values()}
 

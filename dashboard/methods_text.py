@@ -10,6 +10,10 @@ import textwrap
 from dashboard.formatting import percent
 from dashboard.settings import Settings
 
+# The project's full methods document: every definition at length, with a worked example.
+METHODS_DOC = "docs/METHODS.md"
+FULL_METHODS = f"The full methods, with a worked example, are in {METHODS_DOC} in the project."
+
 
 def definitions(s: Settings, as_of: str = "the latest visit up to today") -> list[tuple[str, str]]:
     """(term, what it means) for each definition, in the order a reader needs them."""
@@ -115,4 +119,5 @@ def as_plain_text(s: Settings, width: int = 88) -> str:
     lines = ["How the numbers are computed (the defaults shown; each is an option above):", ""]
     for term, text in definitions(s):
         lines += textwrap.wrap(f"{term}: {re.sub(r'[*`]', '', text)}", width, subsequent_indent="  ")
+    lines += ["", *textwrap.wrap(FULL_METHODS, width, break_on_hyphens=False)]
     return "\n".join(lines)

@@ -97,6 +97,11 @@ class MetricTables:
         """Dropouts per group by the reason given for stopping (infusion counts summed)."""
         return self.dropout_detail.groupby(["grp", "reason"], as_index=False)["patients"].sum()
 
+    def time_to_response_by_week(self) -> pd.DataFrame:
+        """The time-to-response curve pooled by week since the first infusion (weekly_time_to_response):
+        what is shown in its place when small counts are hidden."""
+        return weekly_time_to_response(self.time_to_response)
+
     def median_time_to_response(self) -> pd.DataFrame:
         """Per group: the patients of the time-to-response curve, how many responded, and the
         median days to response with its 95% interval (empty where not reached)."""
@@ -305,6 +310,53 @@ def decision_params(settings: Settings, measure) -> dict:
         "severity_from": [lo for lo, _ in bands],
         "severity_labels": [label for _, label in bands],
     }
+
+
+def pools_by_week(min_cell: int) -> bool:
+    """Whether the time-to-response curve is shown by week: whenever counts can be hidden (a
+    minimum cell size of 2 or more; at 1 no count is small, and the daily curve is shown whole)."""
+    return min_cell > 1
+
+
+WEEKLY_COLUMNS = ["grp", "week", "first_day", "last_day", "at_risk", "responded", "censored", "responded_share",
+                  "share_low", "share_high", "median_days", "median_low", "median_high"]
+
+
+def weekly_time_to_response(daily: pd.DataFrame) -> pd.DataFrame:
+    """The time-to-response curve (METRICS.md 11) pooled by week since the first infusion, for
+    showing it with small counts hidden: one day's counts are small, a week's are larger.
+
+    daily: the time_to_response table (one row per group and day with an event). Week w holds
+    days 7(w-1) to 7w-1 (days 0-6 are week 1). One row per group and week with an event:
+    at_risk: at risk at the start of the week (at risk on its first day with an event: no one
+    leaves the count between the start of the week and that day); responded, censored: summed
+    over the week; responded_share, share_low, share_high: the daily curve and its bounds at the
+    end of the week (on its last day with an event: the curve is flat until the next one); the
+    medians (read off the daily curve) as they are. first_day, last_day: the week's span in days.
+    A pure function of the daily table; the group order is kept."""
+    import pandas as pd
+
+    if not len(daily.columns) or not len(daily):
+        out = pd.DataFrame(columns=WEEKLY_COLUMNS)
+        out.attrs = dict(daily.attrs)
+        return out
+    frame = daily.assign(week=daily["day"].astype(int) // 7 + 1).sort_values(["day"], kind="stable")
+    grouped = frame.groupby(["grp", "week"], sort=False)
+    first, last = grouped.first(), grouped.last()
+    sums = grouped[["responded", "censored"]].sum()
+    out = pd.DataFrame({
+        "at_risk": first["at_risk"], "responded": sums["responded"], "censored": sums["censored"],
+        **{c: last[c] for c in ("responded_share", "share_low", "share_high")},
+        **{c: first[c] for c in ("median_days", "median_low", "median_high")},
+    }).reset_index()
+    out["first_day"], out["last_day"] = (out["week"] - 1) * 7, out["week"] * 7 - 1
+    order = {g: i for i, g in enumerate(pd.unique(daily["grp"]))}
+    out = out.sort_values(["grp", "week"], key=lambda s: s.map(order) if s.name == "grp" else s, kind="stable")
+    out = out[WEEKLY_COLUMNS].reset_index(drop=True)
+    for c in ("week", "first_day", "last_day", "at_risk", "responded", "censored"):
+        out[c] = out[c].astype("int64")
+    out.attrs = dict(daily.attrs)
+    return out
 
 
 def with_t_intervals(frame: pd.DataFrame) -> pd.DataFrame:

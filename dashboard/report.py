@@ -31,6 +31,7 @@ from dashboard.formatting import count, csv_text, percent, readable
 from dashboard.labels import (SETTING_NAMES, control_columns, control_intro, control_rows, control_titles,
                               control_withheld, data_source, left_out_note, milestones_note, timing_note)
 from dashboard.measures import Measure
+from dashboard.methods_text import FULL_METHODS, METHODS_DOC
 from dashboard.metrics import MetricTables
 from dashboard.references import (COMPLETION, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE,
                                   RESPONSE_AFTER_INDUCTION, Reference)
@@ -368,8 +369,9 @@ def _page(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], mad
         report_decisions.fair_section(m, figures),
         _over_time_section(o, figures, split=o is not m),
         _data_quality_section(dataset),
-        '<footer><p>Made by the ketamine clinic outcomes dashboard. Every number follows its metrics contract '
-        "(METRICS.md); rates are rounded to whole percentages here, and unrounded in the CSV files.</p></footer>",
+        '<footer><p>Made by the ketamine clinic outcomes dashboard. Every number is computed as its methods '
+        f"describe ({METHODS_DOC} in the project); rates are rounded to whole percentages here, and unrounded "
+        "in the CSV files.</p></footer>",
     ]
     title = f"Ketamine clinic outcomes: report of {made_at:%Y-%m-%d}"
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -491,6 +493,8 @@ def _data_section(dataset, m: MetricTables, o: MetricTables, cohort_text: list[s
                              for key, value in in_force.items()])
     parts.append(_table(settings, {"setting": "Setting", "value": "Value", "name": "Name in exports"},
                         "Settings in force"))
+    parts.append('<h3 id="methods">Methods</h3>')
+    parts.append(_p(f"How every number here is computed, with the settings above: {FULL_METHODS}"))
     cohort = [line for line in cohort_text if line]
     parts.append("<h3>Patients</h3>")
     if cohort:

@@ -55,9 +55,9 @@ def charts(m: MetricTables, measures: Mapping[str, Measure]) -> dict[str, alt.To
     """The new sections' charts by name, built from m.shown as the app's panels build them."""
     shown = m.shown
     out: dict[str, alt.TopLevelMixin] = {}
-    if _computed(m, "time_to_response") and len(shown["time_to_response"]) and \
-            pd.to_numeric(shown["time_to_response"]["responded_share"], errors="coerce").notna().any():
-        out["time_to_response"] = charts_decisions.time_to_response_curve(shown["time_to_response"])
+    curve = words.time_to_response_curve(shown) if _computed(m, "time_to_response") else None
+    if curve is not None and len(curve) and pd.to_numeric(curve["responded_share"], errors="coerce").notna().any():
+        out["time_to_response"] = charts_decisions.time_to_response_curve(curve)  # by week when counts are hidden
     if _computed(m, "early_improvement") and (k := _k(shown["early_improvement"])) is not None:
         early = shown["early_improvement"]
         for i, grp in enumerate(m.groups):
@@ -120,22 +120,29 @@ def time_to_response_section(m: MetricTables, figures) -> str:
     if not _computed(m, "time_to_response"):
         return _section("time_to_response", "Not computed.")
     k = m.settings.min_cell
-    ttr = m.shown["time_to_response"]
+    ttr = words.time_to_response_curve(m.shown)  # by week when small counts are hidden
+    weekly = words.by_week(ttr)
+    unit = "week" if weekly else "day"
     several = len(m.groups) > 1
     if not len(ttr):
         return _section("time_to_response", "No patient has a score after an infusion yet.")
     lead = ("Half of the patients had responded within how many days, by group." if several else
             words.time_to_response(ttr, k))
     parts = [_p(f"{g}: {words.time_to_response(ttr, k, str(g))}") for g in m.groups] if several else []
-    parts += [_fig(figures, "time_to_response", "Estimated share of patients responded by each day since their first "
-                                               "infusion, with its 95% interval; the medians are in the table below."),
+    parts += [_fig(figures, "time_to_response", f"Estimated share of patients responded by {'the end of ' * weekly}"
+                                               f"each {unit} since their first infusion, with its 95% interval; the "
+                                               "medians are in the table below."),
               _p("Days from the first series infusion to the visit whose score first met response, for patients "
                  "with a usable baseline and a score after an infusion. Kaplan-Meier estimate: a patient who has "
                  "not responded is counted until their last score (censored), so the median is the day by which an "
                  "estimated half of the patients had responded, not half of those who responded.", "note")]
+    if weekly and "time_to_response" in figures:
+        parts.insert(-1, _p(words.curve_note(ttr, k, several)
+                            + " The median and its interval are read off the daily curve.", "note"))
     if "time_to_response" not in figures:
-        parts.insert(0, _p("The curve is not drawn: part of it would rest on counts below the minimum cell size "
-                           f"({k}), and each day's share depends on every day before it.", "note"))
+        parts.insert(0, _p("The curve is not drawn: " + ("even by week, " if weekly else "")
+                           + f"part of it would rest on counts below the minimum cell size ({k}), and each {unit}'s "
+                             f"share depends on every {unit} before it.", "note"))
     medians = words.medians(ttr)
     medians = medians.assign(
         when=[f"{int(v)} days" if not words.hidden(v) else "–" for v in medians["median_days"]],

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from dashboard.metrics import pools_by_week, weekly_time_to_response
+
 # Table -> rate column -> the counts it is computed from.
 RATE_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     "summary": {"completion_rate": ("completed", "dropped", "ended")},
@@ -56,6 +58,12 @@ RATE_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     # whole curve (see _apply).
     "time_to_response": {rate: ("responded", "censored", "at_risk") for rate in (
         "responded_share", "share_low", "share_high", "median_days", "median_low", "median_high")},
+    # The same curve by week (shown in its place while counts are hidden): a week's share is the
+    # curve at its end, hidden from the first week with a hidden count on; the medians are read off
+    # the daily curve, a statistic over every patient, hidden only when the group's responses in
+    # all are a small count (see _apply).
+    "time_to_response_weekly": {rate: ("responded", "censored", "at_risk") for rate in (
+        "responded_share", "share_low", "share_high", "median_days", "median_low", "median_high")},
     # A group's limits follow from its denominator and the target; the target from its two totals.
     "funnel": {"rate": ("numerator", "denominator"), "position": ("numerator", "denominator"),
                "target": ("target_numerator", "target_denominator"),
@@ -79,6 +87,7 @@ COUNT_COLUMNS: dict[str, tuple[str, ...]] = {
                           "itt_responded"),
     "reliable_change": ("patients", "denominator"),
     "time_to_response": ("at_risk", "responded", "censored"),
+    "time_to_response_weekly": ("at_risk", "responded", "censored"),
     "funnel": ("numerator", "denominator", "target_numerator", "target_denominator"),
 }
 # What identifies a row within a group, to match a group's row with the whole cohort's.
@@ -86,7 +95,7 @@ ROW_KEYS = {"summary": (), "response": ("n",), "late_response": ("n",), "dropout
             "stopped_by_status": ("n", "response_at_last"), "stop_reasons": ("reason",), "durability": (),
             "trajectories": ("measure", "kind", "n"), "milestones": ("measure", "point"), "monthly": ("chart", "month"),
             "early_improvement": ("k", "band"), "reliable_change": ("category",), "time_to_response": ("day",),
-            "funnel": ("outcome",)}
+            "time_to_response_weekly": ("week",), "funnel": ("outcome",)}
 # Counts a reader could work out by subtraction but that no table shows: people too, so protected.
 _COMPLEMENTS = {  # table -> name: (total, part): complement = total - part
     "response": {"~not_responding": ("assessed", "responders"), "~not_remitting": ("assessed", "remitters"),
@@ -102,10 +111,17 @@ _COMPLEMENTS = {  # table -> name: (total, part): complement = total - part
 # Counts not shown at all while suppression is on: the numbers at risk, differenced along the
 # infusions with the dropout counts, would give the small in-progress counts away.
 WITHHELD = {"dropout": ("at_risk",)}
+# Tables shown in place of another while suppression is on: when both are there, the other is
+# withheld whole (its counts and rates emptied) unless its counts are asked for (`displayed`).
+# The weekly curve is the daily curve at the end of each week, to full precision: beside the
+# days' counts, a week's share would tell which of the few ways its small counts could fall
+# across its days is the true one (a product of the days' steps), which no sum shows.
+SHOWN_INSTEAD = {"time_to_response": "time_to_response_weekly"}
 # Which counts to hide first when one must go to protect another: detail before headline numbers,
 # and the whole cohort's (the tiles) last.
 HIDE_FIRST = {"stopped_by_status": 0, "stop_reasons": 0, "dropout": 1, "late_response": 1, "monthly": 1,
-              "early_improvement": 1, "time_to_response": 1, "trajectories": 2, "milestones": 2, "reliable_change": 2, "funnel": 2,
+              "early_improvement": 1, "time_to_response": 1, "time_to_response_weekly": 2, "trajectories": 2,
+              "milestones": 2, "reliable_change": 2, "funnel": 2,
               "response": 3, "durability": 3, "summary": 4}
 
 Cell = tuple[str, int, str]  # (table, row position, column)
@@ -134,7 +150,7 @@ def shown_tables(frames: Mapping[str, pd.DataFrame], min_cell: int,
         return {name: frame.copy() for name, frame in frames.items()}
     cells = _cells(frames)
     if displayed is None:
-        displayed = {name: [c for c in COUNT_COLUMNS.get(_table(name), ()) if c not in WITHHELD.get(_table(name), ())]
+        displayed = {name: [c for c in COUNT_COLUMNS.get(_table(name), ()) if c not in _withheld(name, frames)]
                      for name in frames}
     seen = {(t, r, c) for (t, r, c) in cells.values if not c.startswith("~") and c in set(displayed.get(t, ()))}
     hidden, blanked = suppressed_cells(cells, seen, min_cell)
@@ -142,10 +158,26 @@ def shown_tables(frames: Mapping[str, pd.DataFrame], min_cell: int,
     for name, row, col in blanked:
         shown[name].loc[row, col] = None
     for name, frame in shown.items():
-        for col in WITHHELD.get(_table(name), ()):
+        for col in _withheld(name, frames):
             if col in frame and col not in set(displayed.get(name, ())):
                 frame[col] = None
+        if _replaced(name, frames) and not set(displayed.get(name, ())) & set(COUNT_COLUMNS[_table(name)]):
+            for col in RATE_SOURCES.get(_table(name), {}):
+                if col in frame:
+                    frame[col] = None
     return shown
+
+
+def _replaced(name: str, frames: Mapping[str, pd.DataFrame]) -> bool:
+    """Whether the table `name` is shown by another one in its place (SHOWN_INSTEAD)."""
+    instead = SHOWN_INSTEAD.get(_table(name))
+    return instead is not None and name.removesuffix(_table(name)) + instead in frames
+
+
+def _withheld(name: str, frames: Mapping[str, pd.DataFrame]) -> tuple[str, ...]:
+    """The count columns of `name` not shown unless asked for: WITHHELD's, or all of them when
+    another table is shown in its place."""
+    return COUNT_COLUMNS[_table(name)] if _replaced(name, frames) else WITHHELD.get(_table(name), ())
 
 
 def suppress(frame: pd.DataFrame, table: str, min_cell: int) -> pd.DataFrame:
@@ -475,6 +507,21 @@ def _decision_relations(frames, prefix, rows, cell) -> Iterable[dict[Cell, int]]
             # at_risk(day) = at_risk(next day) + responded(day) + censored(day)
             yield _sum(c("at_risk"), ([cell("time_to_response", nxt[1], "at_risk")] if nxt else [])
                        + [c("responded"), c("censored")])
+    # The curve by week: the same sums along the weeks, and each week's counts are its days' (its
+    # number at risk the first day's), so that the daily and the weekly tables shown side by side
+    # (the report's files, the export beside the report) give no small count away.
+    weekly = rows("time_to_response_weekly")
+    for grp in {g for g, _ in weekly}:
+        weeks = sorted((week, i) for (g, week), i in weekly.items() if g == grp)
+        for (week, i), nxt in zip(weeks, [*weeks[1:], None]):
+            c = lambda col: cell("time_to_response_weekly", i, col)  # noqa: E731
+            yield _sum(c("at_risk"), ([cell("time_to_response_weekly", nxt[1], "at_risk")] if nxt else [])
+                       + [c("responded"), c("censored")])
+            days = sorted((day, j) for (g, day), j in curve.items() if g == grp and int(day) // 7 + 1 == week)
+            if days:
+                yield _sum(c("at_risk"), [cell("time_to_response", days[0][1], "at_risk")])
+                for col in ("responded", "censored"):
+                    yield _sum(c(col), [cell("time_to_response", j, col) for _, j in days])
     funnel = rows("funnel")
     for outcome in {o for _, o in funnel}:
         members = [i for (_, o), i in funnel.items() if o == outcome]
@@ -527,6 +574,14 @@ def _apply(name: str, frame: pd.DataFrame, hidden: set[Cell], min_cell: int) -> 
             # medians are read off the whole curve.
             steps = hide.astype(int).groupby(frame["grp"])
             hide = (steps.transform("max") if rate.startswith("median") else steps.cummax()) > 0
+        elif table == "time_to_response_weekly":
+            if rate.startswith("median"):
+                # A statistic over every patient of the group: hidden only when the responses in all
+                # are a small count (then the median would describe fewer than min_cell people).
+                responded = pd.to_numeric(frame["responded"]).groupby(frame["grp"]).transform("sum")
+                hide = (responded > 0) & (responded < min_cell)
+            else:  # the share at the end of a week rests on every week before it
+                hide = hide.astype(int).groupby(frame["grp"]).cummax() > 0
         out.loc[hide, rate] = None
     if table in ("trajectories", "milestones") and "patients" in hid:
         for col in ("mean", "sd", "mean_low", "mean_high"):
@@ -555,6 +610,10 @@ def metric_frames(m, prefix: str = "") -> dict[str, pd.DataFrame]:
     for name in ("early_improvement", "reliable_change", "time_to_response", "funnel"):
         if getattr(m, name, None) is not None and len(getattr(m, name).columns):
             frames[name] = getattr(m, name)
+    if "time_to_response" in frames and pools_by_week(m.settings.min_cell):
+        # With counts hidden, the curve is shown by week (a single day's counts are small); the
+        # daily table stays beside it (the report's files), suppressed with it.
+        frames["time_to_response_weekly"] = weekly_time_to_response(frames["time_to_response"])
     return {prefix + name: frame for name, frame in frames.items() if len(frame.columns)}
 
 

@@ -354,7 +354,7 @@ def test_presentation_mode_from_the_address():
         assert not at.toggle or all("patients who stopped" not in t.label for t in at.toggle), tab
         assert not at.download_button, tab  # no downloads of rows that may hold identifiers
         assert any(m.value.startswith("## ") for m in at.markdown) or tab in ("Over time", "Data quality"), tab
-    at.button[0].click().run()  # "Leave presentation mode"
+    next(b for b in at.button if b.label == "Leave presentation mode").click().run()
     assert at.session_state["present"] is False and "present" not in at.query_params
     assert any("Sample data" in m.value for m in at.markdown)
 

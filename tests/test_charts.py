@@ -154,7 +154,9 @@ def test_room_style_enlarges_type_and_marks(clinic):
     widths = [layer["mark"].get("strokeWidth") for layer in spec["layer"] if isinstance(layer["mark"], dict)]
     before = [layer["mark"].get("strokeWidth") for layer in normal["layer"] if isinstance(layer["mark"], dict)]
     assert all(a >= b for a, b in zip(widths, before) if a and b) and widths != before
-    assert spec["height"] > normal["height"]
+    # As tall as at a desk (charts.ROOM_HEIGHT): the first chart of a tab fits above the fold at 1920x1080.
+    assert spec["height"] == normal["height"]
+    assert spec["config"]["font"] == charts.ROOM_FONT  # the page's font: one font on the screen
     alt.LayerChart.from_dict(spec)  # still a valid Vega-Lite spec (validated against the schema)
 
 

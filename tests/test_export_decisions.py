@@ -123,7 +123,9 @@ def test_min_cell_hides_the_new_files_small_counts(hand_csv, tmp_path):
     counts = {"early_improvement.csv": ("patients", "no_later_score", "responded_later", "itt_evaluable",
                                         "itt_responded"),
               "reliable_change.csv": ("patients", "denominator"),
-              "time_to_response.csv": ("at_risk", "responded", "censored"), "funnel.csv": ("numerator", "denominator")}
+              "time_to_response.csv": ("at_risk", "responded", "censored"),
+              "time_to_response_weekly.csv": ("at_risk", "responded", "censored"),
+              "funnel.csv": ("numerator", "denominator")}
     for name, columns in counts.items():
         for row in read(out / name):
             for col in columns:
@@ -131,8 +133,12 @@ def test_min_cell_hides_the_new_files_small_counts(hand_csv, tmp_path):
     changes = read(out / "reliable_change.csv")
     assert [(r["category"], r["patients"], r["rate"]) for r in changes[1:3]] == [
         ("no_reliable_change", "<3", ""), ("reliable_deterioration", "<3", "")]
-    # Every day of the curve has fewer than 3 responses: the whole curve is hidden.
-    assert {r["responded_share"] for r in read(out / "time_to_response.csv")} == {""}
+    # With counts hidden the curve is written by week; the days keep their rows, every count and
+    # share empty. Every week here rests on fewer than 3 responses: no share is shown.
+    days = read(out / "time_to_response.csv")
+    assert [r["day"] for r in days] == ["3", "4", "6", "9"]
+    assert {v for r in days for col, v in r.items() if col != "day"} == {""}
+    assert {r["responded_share"] for r in read(out / "time_to_response_weekly.csv")} == {""}
     north = read(out / "funnel.csv")[1]
     assert (north["group"], north["denominator"], north["rate"], north["low_95"], north["position"]) == (
         "North", "<3", "", "", "")

@@ -72,9 +72,12 @@ def test_sample_report_at_eleven(sample):
                      "Reliable recovery"):
         assert f"<th scope=\"row\">{category}</th>" in section(page, "services")
     assert 'id="chart-reliable_change"' in page and 'id="chart-prepost"' in page
-    # Days to response: a day's count below 11 hides the curve after it, so the curve is not drawn.
+    # Days to response: a day's counts are small (day 2: 9 censored), so the curve is drawn by week.
     text = readable(section(page, "time_to_response"))
-    assert "The curve is not drawn" in text and 'id="chart-time_to_response"' not in page
+    assert "The curve is not drawn" not in text and 'id="chart-time_to_response"' in page
+    assert ("Half of the patients had responded within 8 days of their first infusion, that is by the end of week 2 "
+            "(95% interval 7 to 8 days).") in text
+    assert "the curve is shown by week since the first infusion" in text and "Weeks 4 and 5 are not shown" in text
     # Fair comparisons need a comparison.
     assert "No comparison chosen" in readable(section(page, "fair"))
 
@@ -128,7 +131,9 @@ def test_new_charts_are_valid_vega_lite(sample, split, min_cell):
     shown = shown_metrics(m, engine.compute(Settings(min_cell=min_cell)) if split else None)
     phq9 = dataset.measures["phq9"]
     built = [charts_decisions.reliable_change_bars(shown["reliable_change"]),
-             charts_decisions.time_to_response_curve(shown["time_to_response"])]
+             charts_decisions.time_to_response_curve(shown["time_to_response"]),
+             # by week when counts are hidden (the chart drawn in its place)
+             charts_decisions.time_to_response_curve(shown.get("time_to_response_weekly", shown["time_to_response"]))]
     for grp in m.groups:
         early = shown["early_improvement"]
         built += [charts_decisions.early_heatmap(early[early["grp"] == grp], 3, kind) for kind in ("later", "itt")]
