@@ -65,7 +65,6 @@ def main() -> None:
     st.session_state.pop("mapping_needed", None)
     st.session_state.pop("load_failed", None)
     dataset, engine = data.dataset, data.engine
-    st.session_state["data_is_sample"] = data.is_sample  # its chart specs are shared (app_panels.draw)
     settings = app_sidebar.settings_for(dataset.measures, dataset.measures_present(), engine.latest_date)
     if presenting:
         settings = app_present.for_room(settings)

@@ -9,15 +9,24 @@ the session's resources and the connection is closed at once. Should the same se
 (synthetic patients) is read once for every session and shared.
 Uploaded files are moved out of the uploader into the session (Streamlit deep-copies an uploader's
 files on every rerun: 40 ms for a million-row export), so a rerun (a filter or setting change)
-only compares keys: it neither copies nor re-hashes the uploaded bytes.
+only compares keys: it neither copies nor re-hashes the uploaded bytes. The session keeps them on
+disk, not in memory: each upload is written, a chunk at a time, to a file of its own in this
+process's private run directory (db.run_directory, mode 0700), and Streamlit's copies are dropped;
+DuckDB reads that file in place. The file goes with the session's last reference to it ("Remove
+the files", a replaced upload, the session's end) and, at the latest, with the process.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import os
+import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import duckdb
 import streamlit as st
@@ -37,17 +46,58 @@ MAX_ROWS = reading.MAX_ROWS
 SHARED_RESULTS = 64
 
 
-@dataclass(frozen=True)
+_CHUNK = 8 << 20  # what is copied of an upload at a time
+
+
+@dataclass(frozen=True, eq=False)
 class Export:
-    """An uploaded export, kept in this session: its name, bytes and their sha256."""
+    """An uploaded export, kept in this session: its name, the file holding its bytes (in the
+    private run directory; removed once no Export refers to it), their size and sha256, and
+    whether it is a workbook."""
 
     name: str
-    data: bytes
+    path: str
+    size: int
     digest: str
+    workbook: bool
 
     @classmethod
     def of(cls, name: str, data: bytes) -> "Export":
-        return cls(name, data, hashlib.sha256(data).hexdigest())
+        return cls.from_upload(name, io.BytesIO(data))
+
+    @classmethod
+    def from_upload(cls, name: str, upload: BinaryIO) -> "Export":
+        """Copy a file-like upload (Streamlit's UploadedFile) to disk a chunk at a time: never a
+        second whole copy of it in memory."""
+        digest, size, head = hashlib.sha256(), 0, b""
+        fd, path = tempfile.mkstemp(prefix="upload-", dir=db.run_directory())
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                upload.seek(0)
+                while chunk := upload.read(_CHUNK):
+                    head = head or chunk[:4]
+                    digest.update(chunk)
+                    fh.write(chunk)
+                    size += len(chunk)
+        except BaseException:
+            os.unlink(path)
+            raise
+        export = cls(name, path, size, digest.hexdigest(), head.startswith(b"PK\x03\x04"))
+        weakref.finalize(export, _remove, path)
+        return export
+
+    @property
+    def data(self) -> bytes:
+        """The whole file (the mapping step's preview, a workbook's checks): read when asked."""
+        with open(self.path, "rb") as fh:
+            return fh.read()
+
+
+def _remove(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 @dataclass
@@ -68,9 +118,20 @@ class Inputs:
         return None if self.is_sample else self.mapping  # the sample has canonical columns
 
     def files(self) -> list[tuple[str, bytes]]:
+        """The files' names and bytes, read whole (the mapping step's preview)."""
         if self.is_sample:
             return [(SAMPLE.name, SAMPLE.read_bytes())]
         return [(e.name, e.data) for e in self.exports]
+
+    def sources(self) -> list[tuple[str, None, str]]:
+        """The files as ingest.load reads them from disk: (name, None, path)."""
+        if self.is_sample:
+            return [(SAMPLE.name, None, str(SAMPLE))]
+        return [(e.name, None, e.path) for e in self.exports]
+
+    def size(self) -> int:
+        """The uploads' bytes together (0 for the sample)."""
+        return sum(e.size for e in self.exports)
 
     def key(self) -> str:
         """Identifies the data in use: the files' names and content digests, the mapping, the measures."""
@@ -122,14 +183,34 @@ def _release(data: Loaded) -> None:
 
 @st.cache_resource(scope="session", max_entries=1, on_release=_release, show_spinner=False)
 def _session_data(key: str, _inputs: Inputs) -> Loaded:
+    # DuckDB's memory for an upload grows with its size (db.upload_memory_limit): with the
+    # default limit, a 200 MB export took 1.6 GB above the idle server (bench_upload_memory.py).
+    # A file that needs more to be read than its size allows (many columns of short values) is
+    # read again under the default limit rather than refused.
+    sized = not _inputs.is_sample
+    try:
+        dataset = _read(_inputs, sized)
+    except duckdb.OutOfMemoryException:
+        if not sized:
+            raise
+        logging.getLogger("dashboard").info("an upload needed more memory than its size allows; read again")
+        dataset = _read(_inputs, False)
+    return Loaded(key, dataset, Engine(dataset), _inputs.is_sample)
+
+
+def _read(inputs: Inputs, sized: bool) -> Dataset:
+    """The inputs read into a new connection (closed if the reading fails): with a memory limit
+    that follows the uploads' size (sized), or the default one."""
     con = db.connect()
     try:
-        dataset = load(con, _inputs.files(), _inputs.measures or BUILTIN, _inputs.mapping_in_use)
-        dataset.is_sample = _inputs.is_sample
+        if sized:
+            db.limit_memory(con, inputs.size())
+        dataset = load(con, inputs.sources(), inputs.measures or BUILTIN, inputs.mapping_in_use)
+        dataset.is_sample = inputs.is_sample
     except BaseException:
         con.close()
         raise
-    return Loaded(key, dataset, Engine(dataset), _inputs.is_sample)
+    return dataset
 
 
 @st.cache_resource(show_spinner=False)
@@ -151,9 +232,9 @@ def check_size(inputs: Inputs) -> None:
     has none), so before anything is parsed; a workbook past the bounds reading.check_workbook
     reads from its zip directory is refused here too."""
     limit = reading.row_limit()
-    # A CSV's lines however they end: LF, CR LF or a lone CR (reading.line_count).
-    lines = {e.name: reading.workbook_rows(e.name, e.data) if e.data.startswith(b"PK\x03\x04")
-             else reading.line_count(e.data) for e in inputs.exports}
+    # A CSV's lines however they end: LF, CR LF or a lone CR (reading.line_count), counted a chunk at a time.
+    lines = {e.name: reading.workbook_rows(e.name, e.data) if e.workbook
+             else reading.file_line_count(e.path) for e in inputs.exports}
     total = sum(lines.values())
     if total > limit:
         what = (f"{next(iter(lines))} has about {total:,} rows" if len(lines) == 1
@@ -184,4 +265,9 @@ def loaded(inputs: Inputs) -> Loaded:
         raise
     st.session_state.pop("failed_load", None)
     st.session_state["data_key"] = key
+    # The charts drawn of the sample as it is are every session's (app_panels.draw): no store of its own.
+    if shared:
+        st.session_state["chart_specs"] = None
+    elif st.session_state.get("chart_specs", {}) is None:
+        del st.session_state["chart_specs"]
     return current

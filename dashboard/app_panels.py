@@ -31,7 +31,8 @@ def draw(where, build, *args, title: str | None = None) -> None:
     kept for these numbers when there is one (dashboard.chart_specs): a rerun redraws the charts
     it has drawn before without building them again."""
     room = bool(st.session_state.get("present"))  # presentation mode: large type and thick marks
-    kept = None if st.session_state.get("data_is_sample") else st.session_state.setdefault("chart_specs", OrderedDict())
+    # This session's store of specs; None while it shows the sample as it is, whose specs every session shares.
+    kept = st.session_state.setdefault("chart_specs", OrderedDict())
     # In the room, without Streamlit's chart theme, whose smaller type would override the room's.
     where.vega_lite_chart(chart_specs.spec(build, args, room=room, title=title, kept=kept), width="stretch",
                           theme=None if room else "streamlit")

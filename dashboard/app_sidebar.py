@@ -40,18 +40,27 @@ def files_in() -> Inputs:
         # uploader's files on every rerun, which would slow every filter change.
         if st.session_state.get("load_failed"):
             exports.clear()  # new files replace ones that could not be read
+        # Each upload is copied to disk a chunk at a time (app_data.Export), and Streamlit's copies
+        # are let go before the files are read: its uploaded-file manager's and the uploader's
+        # value (which shares the manager's bytes). A 200 MB upload is then held in memory by
+        # nothing while DuckDB reads it (bench_upload_memory.py).
         known = {e.digest for e in exports}
         for upload in uploads:
-            export = Export.of(upload.name, upload.getvalue())
+            export = Export.from_upload(upload.name, upload)
             if export.digest not in known:
                 exports.append(export)
                 known.add(export.digest)
         _forget_uploads(uploads)
+        del upload, uploads
+        try:
+            del st.session_state[f"uploads_{generation}"]
+        except KeyError:
+            pass
         st.session_state["uploader_generation"] = generation + 1
         st.rerun()
     if exports:
         st.sidebar.markdown("**In use**  \n" + "  \n".join(
-            f":material/description: {plain(e.name)} · {_size(len(e.data))}" for e in exports))
+            f":material/description: {plain(e.name)} · {_size(e.size)}" for e in exports))
         if st.sidebar.button("Remove the files", help="Back to the sample data"):
             exports.clear()
             st.session_state.pop("mapping", None)

@@ -6,7 +6,9 @@ are per session. The defaults suit a small server (a few GB of memory, two cores
 users); set them with environment variables:
 
     DASHBOARD_DUCKDB_MEMORY     memory limit of one session's database (default: a quarter of the
-                                machine's memory, at most 2GB); beyond it DuckDB spills to the
+                                machine's memory, at most 2GB; for a session reading uploads,
+                                twice their size, at least 256MB, within that: see
+                                upload_memory_limit); beyond it DuckDB spills to the
                                 temporary directory, or stops the query
     DASHBOARD_DUCKDB_THREADS    threads one query may use (default: 2, or 1 on a one-core machine,
                                 for a browser session, as sessions share the server; a CLI run has
@@ -14,7 +16,7 @@ users); set them with environment variables:
     DASHBOARD_DUCKDB_TEMP       where spilled data goes (default: this process's run directory, below)
     DASHBOARD_DUCKDB_TEMP_SIZE  the most one session may spill (default 4GB)
     DASHBOARD_PRIVATE_DIR       where the dashboard keeps patient data on disk: DuckDB's spill files
-                                and an upload's bytes while DuckDB reads them (default: the user's
+                                and the uploads a session holds (default: the user's
                                 cache, ~/.cache/ketamine-dashboard, or $XDG_CACHE_HOME; mode 0700).
                                 Each process works in a run directory of its own in it, removed
                                 when it exits; one left by a process that no longer runs (killed,
@@ -50,6 +52,10 @@ _THREADS_SET = int(os.environ["DASHBOARD_DUCKDB_THREADS"]) if os.environ.get("DA
 THREADS = _THREADS_SET or min(2, os.cpu_count() or 1)
 CLI_THREADS = _THREADS_SET  # None: DuckDB's own default, every core it finds
 TEMP_SIZE = os.environ.get("DASHBOARD_DUCKDB_TEMP_SIZE", "4GB")
+# A browser session reading uploads: DuckDB's memory limit per byte uploaded, and its least
+# (upload_memory_limit).
+UPLOAD_MEMORY_FACTOR = 2.0
+UPLOAD_MEMORY_FLOOR = 256
 
 _temp_lock = threading.Lock()
 _run_dir: str | None = None
@@ -93,7 +99,7 @@ def _own_directory(path: str) -> str:
 
 def run_directory() -> str:
     """This process's own directory in the private directory: DuckDB's spill files (unless
-    DASHBOARD_DUCKDB_TEMP says otherwise) and uploads being read go there. Removed when the process
+    DASHBOARD_DUCKDB_TEMP says otherwise) and the uploads sessions hold go there. Removed when the process
     exits; when it is first made, run directories left by processes of this user on this machine
     that no longer run (a server killed with kill -9, or crashed) are removed (remove_stale_runs)."""
     global _run_dir
@@ -145,6 +151,34 @@ def temp_directory() -> str:
     if configured := os.environ.get("DASHBOARD_DUCKDB_TEMP"):
         return configured
     return run_directory()
+
+
+def upload_memory_limit(size: int) -> str:
+    """The memory limit of a browser session's database for uploads of `size` bytes together:
+    UPLOAD_MEMORY_FACTOR times their size, at least UPLOAD_MEMORY_FLOOR, at most MEMORY_LIMIT.
+    Past it DuckDB keeps the session's tables in its spill files (temp_directory) rather than in
+    memory, so that a 200 MB upload stays under three times its size above the idle server
+    (bench_upload_memory.py), at some cost in time. DASHBOARD_DUCKDB_MEMORY, when set, is the
+    limit whatever the size."""
+    if os.environ.get("DASHBOARD_DUCKDB_MEMORY"):
+        return MEMORY_LIMIT
+    mb = max(UPLOAD_MEMORY_FLOOR, int(UPLOAD_MEMORY_FACTOR * size / 2**20))
+    return f"{min(mb, _megabytes(MEMORY_LIMIT))}MB"
+
+
+def limit_memory(con: duckdb.DuckDBPyConnection, upload_bytes: int) -> None:
+    """Set a browser session's memory limit for the uploads it reads (upload_memory_limit)."""
+    con.execute(f"SET memory_limit = '{upload_memory_limit(upload_bytes)}'")
+
+
+def _megabytes(limit: str) -> int:
+    """A DuckDB memory size ('2048MB', '1GB', '1.5 GB') in MB (MB and GB as DuckDB reads them:
+    powers of 1024 for MiB/GiB, of 1000 for MB/GB, alike enough here)."""
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([KMGT]i?B?)?\s*", limit, re.I)
+    if not match:
+        return 2048
+    unit = (match[2] or "MB")[0].upper()
+    return int(float(match[1]) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[unit])
 
 
 def connect(threads: int | None = THREADS) -> duckdb.DuckDBPyConnection:

@@ -9,18 +9,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-
 from dashboard import db
 from dashboard.formatting import csv_text
-from dashboard.labels import left_out_note
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
+from dashboard.labels import left_out_note
 from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
 from dashboard.methods_text import as_plain_text
-from dashboard.metrics import (SEVERITY_DIM, WEEKLY_COLUMNS, Cohort, Engine, MetricRows, pools_by_week,
-                               weekly_time_to_response)
+from dashboard.metrics import SEVERITY_DIM, WEEKLY_COLUMNS, Cohort, Engine, MetricRows, pools_by_week, weekly_time_to_response
 from dashboard.sample import is_sample
 from dashboard.settings import CONTROL_PERIODS, Settings, parse_bands, parse_window
 
@@ -89,7 +88,8 @@ def parser() -> argparse.ArgumentParser:
                    help="cut-offs of the early-improvement bands, as fractions of the baseline (default 0.2,0.5)")
     p.add_argument("--compare-by", metavar="DIM", default="",
                    help="add a first column `group` to every metric file: one block of rows per value of DIM "
-                        f"(a column of the data, age_band, start_quarter or {SEVERITY_DIM})")
+                        f"(a column of the data, age_band, start_quarter or {SEVERITY_DIM}); with --min-cell, "
+                        "the groups' counts are hidden together with the whole selection's, as in the app")
     p.add_argument("--funnel-by", metavar="DIM", default="",
                    help="also write funnel.csv: each group of DIM against the whole selection's rate")
     p.add_argument("--funnel-outcome", choices=FUNNEL_OUTCOMES, default=None,
@@ -144,18 +144,19 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"The data has no dimension '{missing[0]}' to compare by: a dimension is a column of the "
                              f"data with a value for some patient, age_band, start_quarter or {SEVERITY_DIM}.")
         engine = Engine(dataset, only_primary=not args.report)
-        tables = engine.rows(settings, [t for t, _ in FILES.values()], Cohort(split_by=args.compare_by))
-        if args.funnel_by:
-            outcome = args.funnel_outcome or FUNNEL_OUTCOMES[0]
-            names, rows = engine.rows(settings, ["funnel"], Cohort(split_by=args.funnel_by)).tables["funnel"]
-            tables.tables["funnel"] = (names, [r for r in rows if r[names.index("outcome")] == outcome])
+        outcome = (args.funnel_outcome or FUNNEL_OUTCOMES[0]) if args.funnel_by else None
+        if args.compare_by and settings.min_cell > 0:
+            # Compared by a dimension with counts hidden: every table as the app's comparison view
+            # shows it, the groups suppressed together with the whole cohort (not written).
+            tables = comparison_view(engine, settings, args.compare_by, args.funnel_by, outcome)
+        else:
+            tables = engine.rows(settings, [t for t, _ in FILES.values()], Cohort(split_by=args.compare_by))
+            if args.funnel_by:
+                names, rows = engine.rows(settings, ["funnel"], Cohort(split_by=args.funnel_by)).tables["funnel"]
+                tables.tables["funnel"] = (names, [r for r in rows if r[names.index("outcome")] == outcome])
         comparison = {"compare_by": args.compare_by or None, "funnel_by": args.funnel_by or None,
-                      "funnel_outcome": (args.funnel_outcome or FUNNEL_OUTCOMES[0]) if args.funnel_by else None}
-        # The groups' weekly curves are suppressed with the whole cohort's beside them, as in the
-        # app: else a small week of one group is the whole's count less the other groups' shown ones.
-        overall = (engine.rows(settings, ["time_to_response"], Cohort())
-                   if args.compare_by and pools_by_week(settings.min_cell) else None)
-        write_all(args.out, dataset, tables, [str(p) for p in args.inputs], comparison, overall)
+                      "funnel_outcome": outcome}
+        write_all(args.out, dataset, tables, [str(p) for p in args.inputs], comparison)
         if args.report:
             from dashboard.report import write_report  # imported here: only the report needs vl-convert
 
@@ -188,14 +189,45 @@ def written_files(metrics: MetricRows, compare_by: str | None = None) -> dict[st
     return files
 
 
-def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str], comparison: dict | None = None,
-              overall: MetricRows | None = None) -> None:
-    """overall: the whole cohort's time_to_response table when metrics are split by a dimension
-    (suppressed beside the groups' curves by week; not written)."""
+@dataclass
+class ShownRows(MetricRows):
+    """Metric tables already suppressed, as they may be shown (comparison_view)."""
+
+
+def comparison_view(engine: Engine, settings: Settings, compare_by: str, funnel_by: str = "",
+                    outcome: str | None = None) -> MetricRows:
+    """The metric tables split by `compare_by` as the app's comparison view shows them (counts
+    below settings.min_cell hidden): every table of the groups suppressed together with every table
+    of the whole cohort, by the app's own call (suppression.shown_metrics). Else a small count of a
+    group could be worked out from this export and one of all patients (the whole's count less the
+    other groups' shown ones). The tables are already suppressed; the whole cohort's are not among
+    them. With funnel_by, the funnel's rows for `outcome` as the app's "Compare fairly" panel shows
+    them: the comparison's own funnel when funnel_by is compare_by, else that split's, suppressed
+    with the whole cohort's tables."""
+    from dashboard.suppression import shown_metrics
+
+    split, whole = engine.compute(settings, Cohort(split_by=compare_by)), engine.compute(settings, Cohort())
+    views = shown_metrics(split, whole)
+    shown = {name: frame for name, frame in views.items() if not name.startswith("overall.")}
+    wanted = [table for table, _ in FILES.values()] + ([WEEKLY_FILE[1]] if WEEKLY_FILE[1] in shown else [])
+    tables = {name: (list(shown[name].columns), list(shown[name].itertuples(index=False, name=None)))
+              for name in wanted}
+    if funnel_by:
+        funnel = (shown["funnel"] if funnel_by == compare_by else
+                  shown_metrics(engine.compute(settings, Cohort(split_by=funnel_by), {"funnel"}), whole)["funnel"])
+        funnel = funnel[funnel["outcome"] == outcome]
+        tables["funnel"] = (list(funnel.columns), list(funnel.itertuples(index=False, name=None)))
+    return ShownRows(settings, split.as_of, split.left_out_after_as_of, split.dated_in_future, tables)
+
+
+def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str], comparison: dict | None = None) -> None:
+    """metrics: the tables to write, suppressed here when metrics.settings.min_cell asks for it
+    (unless they come suppressed already: comparison_view)."""
     out.mkdir(parents=True, exist_ok=True)
     comparison = comparison or {}
     files = written_files(metrics, comparison.get("compare_by"))
-    shown = _shown_rows(metrics, files, overall) if metrics.settings.min_cell > 0 else {
+    suppress = metrics.settings.min_cell > 0 and not isinstance(metrics, ShownRows)
+    shown = _shown_rows(metrics, files) if suppress else {
         table: _columns(*metrics.tables[table], columns) for table, columns in files.values()}
     for filename, (table, columns) in files.items():
         write_csv(out / filename, columns, shown[table])
@@ -230,10 +262,10 @@ def _columns(names: list[str], rows: list[tuple], columns: list[str]) -> list[tu
     return [tuple(row[i] for i in at) for row in rows]
 
 
-def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]],
-                overall: MetricRows | None = None) -> dict[str, list[tuple]]:
-    """Each file's rows with small counts suppressed: the tables are suppressed together, knowing
-    which counts the files show, so that none can be worked out from the others."""
+def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]]) -> dict[str, list[tuple]]:
+    """Each file's rows with small counts suppressed (the whole cohort's, not split): the tables are
+    suppressed together, knowing which counts the files show, so that none can be worked out from
+    the others."""
     import pandas as pd
 
     from dashboard.suppression import COUNT_COLUMNS, RATE_SOURCES, shown_tables
@@ -250,12 +282,6 @@ def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]],
         frames["time_to_response_weekly"] = weekly_time_to_response(frames["time_to_response"])
         displayed["time_to_response"] = [c for c in displayed["time_to_response"]
                                          if c not in COUNT_COLUMNS["time_to_response"]]
-        if overall is not None and "time_to_response" in overall.tables:
-            whole = pd.DataFrame(overall.tables["time_to_response"][1], columns=overall.tables["time_to_response"][0])
-            frames["overall.time_to_response"] = whole
-            frames["overall.time_to_response_weekly"] = weekly_time_to_response(whole)
-            displayed["overall.time_to_response"] = []
-            displayed["overall.time_to_response_weekly"] = list(COUNT_COLUMNS["time_to_response_weekly"])
     if "funnel" in displayed:
         # The target and the shown denominators give away the target's two totals.
         displayed["funnel"] += ["target_numerator", "target_denominator"]

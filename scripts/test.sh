@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set up what the tests need (the virtual environment with the pinned packages, and Debian's
-# chromium for the browser tests) and run the whole test suite.
+# chromium for the browser tests) and run ruff and then the whole test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/venv.sh
@@ -11,4 +11,5 @@ if ! command -v chromium >/dev/null 2>&1; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-dejavu-core >/dev/null
 fi
+.venv/bin/ruff check --quiet .   # the lint rules in pyproject.toml; a finding stops the run here
 exec .venv/bin/python -m pytest "$@"

@@ -165,3 +165,132 @@ def test_the_funnel_needs_no_pandas(hand_csv, tmp_path):
     out = subprocess.run([sys.executable, "-c", check, str(hand_csv), str(tmp_path / "o")], cwd=ROOT,
                          capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split()[-1] == "False"
+
+
+# --- --compare-by with --min-cell: suppressed with the whole cohort, as the app's comparison ------
+
+SAMPLE = ROOT / "sample_data" / "ketamine_clinic_export.csv"
+K = 11
+
+
+@pytest.fixture(scope="module")
+def sample_exports(tmp_path_factory):
+    """The sample exported at --min-cell 11, of all patients and by site (and by site with the
+    funnel of baseline severity: the funnel's own split), and the engine the app would use."""
+    from dashboard.metrics import Engine
+
+    out = tmp_path_factory.mktemp("exports")
+    runs = {"plain": [], "split": ["--compare-by", "site"],
+            "funnel": ["--compare-by", "site", "--funnel-by", "baseline_severity"]}
+    for name, args in runs.items():
+        assert main([str(SAMPLE), "--out", str(out / name), "--min-cell", str(K), *args]) == 0
+    return out, Engine(load_files((SAMPLE.name, SAMPLE.read_bytes())))
+
+
+def written_cells(path: Path) -> list[dict]:
+    """A written file's cells as shown_tables gives them: empty as None, numbers as floats, text
+    ('<K', 'hidden', a group or category) as it is."""
+    def cell(v):
+        try:
+            return None if v == "" else float(v)
+        except ValueError:
+            return v
+    return [{col: cell(v) for col, v in row.items()} for row in read(path)]
+
+
+def app_cells(frame, columns: list[str]) -> list[dict]:
+    """The app's shown table in the same form (a file's `group` is the table's `grp`)."""
+    import pandas as pd
+
+    def cell(v):
+        return None if v is None or (not isinstance(v, str) and pd.isna(v)) else v if isinstance(v, str) else float(v)
+    return [{col: cell(row["grp" if col == "group" else col]) for col in columns} for _, row in frame.iterrows()]
+
+
+def assert_same_cells(written: list[dict], shown: list[dict], filename: str) -> None:
+    assert len(written) == len(shown), filename
+    for i, (got, want) in enumerate(zip(written, shown)):
+        for col, value in want.items():
+            if isinstance(value, float):
+                assert got[col] == pytest.approx(value), (filename, i, col, got[col], value)
+            else:
+                assert got[col] == value, (filename, i, col, got[col], value)
+
+
+def test_export_by_site_at_eleven_is_the_apps_comparison_view(sample_exports):
+    """--compare-by site --min-cell 11: every metric file holds, cell for cell, the table the app's
+    comparison view shows (the groups suppressed with the whole cohort: shown_metrics(metrics,
+    overall), as dashboard/app.py calls it), and funnel.csv the "Compare fairly" panel's funnel."""
+    from dashboard.export import WEEKLY_FILE
+    from dashboard.metrics import Engine
+    from dashboard.settings import Settings
+    from dashboard.suppression import shown_metrics
+
+    out, engine = sample_exports
+    s = Settings(min_cell=K)
+    split, whole = engine.compute(s, Cohort(split_by="site")), engine.compute(s)
+    app = shown_metrics(split, whole)
+    files = {**FILES, WEEKLY_FILE[0]: (WEEKLY_FILE[1], WEEKLY_FILE[2])}
+    for filename, (table, columns) in files.items():
+        assert_same_cells(written_cells(out / "split" / filename), app_cells(app[table], ["group", *columns]), filename)
+    # Not all hidden: most of each group's counts are shown.
+    response = written_cells(out / "split" / "response_by_infusion.csv")
+    assert sum(isinstance(r["assessed"], float) for r in response) > len(response) / 2
+    # The funnel, as app_decisions.funnel_shown gives it for another dimension than the comparison's.
+    by_severity = Engine(load_files((SAMPLE.name, SAMPLE.read_bytes()))).compute(
+        s, Cohort(split_by="baseline_severity"), {"funnel"})
+    funnel = shown_metrics(by_severity, whole)["funnel"]
+    funnel = funnel[funnel["outcome"] == "itt_response"]
+    assert_same_cells(written_cells(out / "funnel" / "funnel.csv"),
+                      app_cells(funnel, FUNNEL_HEADER.split(",")), "funnel.csv")
+    for filename in files:  # the funnel changes nothing else
+        assert (out / "funnel" / filename).read_text() == (out / "split" / filename).read_text(), filename
+
+
+def test_exports_of_all_and_by_site_at_eleven_together_give_no_small_count_away(sample_exports):
+    """A reader holding both the export of all patients and the export by site, each at
+    --min-cell 11, can subtract the sites' shown counts from the whole's: no count from 1 to 10
+    may be pinned down by every sum at once (the linear-programming audit of test_suppression).
+    Suppressing each site's tables on their own (as the export did) let it: North's patients with
+    no later score after 1 infusion in the 20-50% band, 10, were the whole's count less the other
+    sites'; and Riverside's after 3 infusions in the 50%+ band, 10, too."""
+    from test_suppression import assert_nothing_small_recoverable
+
+    from dashboard.settings import Settings
+    from dashboard.suppression import COUNT_COLUMNS, metric_frames, shown_tables
+
+    out, engine = sample_exports
+    s = Settings(min_cell=K)
+    split, whole = engine.compute(s, Cohort(split_by="site")), engine.compute(s)
+    files = {table: (filename, columns) for filename, (table, columns) in FILES.items()}
+    tables = ["response", "late_response", "dropout", "durability", "early_improvement", "reliable_change"]
+    frames = {prefix + table: m_frames[table].reset_index(drop=True)
+              for prefix, m_frames in (("", metric_frames(split)), ("overall.", metric_frames(whole)))
+              for table in tables}
+
+    def as_read(name: str, cells: list[dict]):
+        """The table as a reader of the file knows it: the written counts, the others unknown."""
+        raw = frames[name]
+        assert len(cells) == len(raw), name
+        known = raw.astype(object)
+        for col in COUNT_COLUMNS[name.removeprefix("overall.")]:
+            known[col] = [row[col] for row in cells] if col in cells[0] else None
+        return known
+
+    shown = {prefix + table: as_read(prefix + table, written_cells(out / folder / files[table][0]))
+             for prefix, folder in (("", "split"), ("overall.", "plain")) for table in tables}
+    assert_nothing_small_recoverable(frames, shown, K)
+
+    # The sites' tables suppressed on their own, beside the same export of all patients: the
+    # audit finds the small counts given away.
+    alone = shown_tables({table: frames[table] for table in tables}, K,
+                         displayed={table: files[table][1] for table in tables})
+    leaky = shown | {table: alone[table] for table in tables}
+    with pytest.raises(AssertionError, match="is pinned down"):
+        assert_nothing_small_recoverable(frames, leaky, K)
+    early = frames["early_improvement"]
+    for grp, k, band_from in (("North", 1, 0.2), ("Riverside", 3, 0.5)):
+        row = early.index[(early["grp"] == grp) & (early["k"] == k) & (early["band_from"] == band_from)][0]
+        assert early.loc[row, "no_later_score"] == 10
+        assert alone["early_improvement"].loc[row, "no_later_score"] == "<11"
+        assert shown["early_improvement"].loc[row, "no_later_score"] in ("<11", "hidden")

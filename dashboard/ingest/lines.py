@@ -4,6 +4,7 @@ never closes (it would swallow every line after it)."""
 from __future__ import annotations
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_CHUNK = 8 << 20  # what is read of a file at a time (file_line_count)
 
 
 def line_count(data: bytes) -> int:
@@ -12,6 +13,23 @@ def line_count(data: bytes) -> int:
     # In UTF-16 a CR LF is CR, NUL, LF (little-endian; big-endian NUL, CR, NUL, LF holds it too).
     crlf = b"\r\x00\n" if _utf16(data) else b"\r\n"
     return data.count(b"\n") + data.count(b"\r") - data.count(crlf)
+
+
+def file_line_count(path: str) -> int:
+    """line_count of a file on disk, read a chunk at a time (an upload kept on disk is never read
+    whole into memory to be counted)."""
+    with open(path, "rb") as fh:
+        head = fh.read(max(_CHUNK, 4000))  # enough to tell UTF-16 (_utf16)
+        if _utf16(head):  # rare: counted whole, as its CR LF is three bytes
+            return line_count(head + fh.read())
+        count, chunk, last = 0, head, b""
+        while chunk:
+            count += chunk.count(b"\n") + chunk.count(b"\r") - chunk.count(b"\r\n")
+            if last == b"\r" and chunk.startswith(b"\n"):  # a CR LF split between two chunks
+                count -= 1
+            last = chunk[-1:]
+            chunk = fh.read(_CHUNK)
+        return count
 
 
 def _utf16(data: bytes) -> bool:

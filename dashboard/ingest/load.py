@@ -48,7 +48,7 @@ _WIDE = 50  # dimension columns above which a file's dimensions are staged cell 
 _SCRATCH = ("date_texts", "broken_lines", "dim_candidates", "merged_rows", "parsed_cells", "repeated_rows",
             "row_values", "patient_ids", "type_map", "measure_map", "measure_ranges")
 # parsed_rows stays, as the view visits shows it; of its columns, these only ingest needs.
-_PARSED_ONLY = ("number_txt", "cells_hash", "rejected_value")
+_PARSED_ONLY = ("number_txt", "rejected_value")
 
 
 @dataclass
@@ -166,18 +166,19 @@ def load(
     for file_idx, (name, data, *path) in enumerate(files):
         planned: list[ColumnPlan] = []
         raws.append(read_file(con, name, data, f"raw_{file_idx}", *path,
-                              select=lambda headers: _kept_columns(headers, measures, mapping, dimensions, planned)))
+                              select=lambda headers: _kept_columns(headers, measures, mapping, planned)))
         # A file whose columns can't be planned is still read first, so that an unreadable file
         # is reported as such; then the mapping error is raised.
         plans.append(planned[0] if planned else plan_columns(raws[-1].headers, measures, mapping))
     score_columns = _plain_measures(plans, measures, score_measures)
     con.execute("INSERT INTO score_columns SELECT 'score_' || generate_subscripts($m, 1) - 1, unnest($m)",
                 {"m": score_columns})
-    summaries, row_views, cell_views = [], [], []
+    summaries, row_views, cell_views, hash_views = [], [], [], []
     for file_idx, ((name, *_), raw, plan) in enumerate(zip(files, raws, plans)):
         rows_sql, cells_sql = _stage_file(con, file_idx, raw, plan, measures, score_columns)
         row_views.append(rows_sql)
         cell_views.extend(cells_sql)
+        hash_views.append(_row_hashes(file_idx, raw, plan))
         # staged_rows and staged_cells: every file's rows and score cells in one shape, as views
         # (nothing is copied).
         con.execute("CREATE OR REPLACE TEMP VIEW staged_rows AS " + " UNION ALL ".join(row_views))
@@ -193,6 +194,7 @@ def load(
                         plan.describe(raw.headers, measures), notes=list(raw.notes))
         )
     con.execute("CREATE OR REPLACE TEMP VIEW staged_cells AS " + " UNION ALL ".join(cell_views))
+    con.execute("CREATE OR REPLACE TEMP VIEW row_hashes AS " + " UNION ALL ".join(hash_views))
     sql.run(con, "ingest/row_values")
     sql.run(con, "ingest/patient_ids")
     _fill_lookups(con, measures, mapping)
@@ -204,7 +206,7 @@ def load(
         _stage_dimensions(con, file_idx, raw, plan, dimensions)
     sql.run(con, "ingest/patient_dims", {"dimensions": sorted(dimensions) if dimensions is not None else None})
     sql.run(con, "ingest/rejections")
-    con.execute("DROP VIEW staged_cells; DROP VIEW staged_rows")
+    con.execute("DROP VIEW staged_cells; DROP VIEW staged_rows; DROP VIEW row_hashes")
     for raw in raws:
         drop_raw(con, raw)
     _count_rows(con, summaries)
@@ -226,12 +228,13 @@ def out_of_range(measure: Measure) -> str:
 
 
 def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapping | None,
-                  dimensions: set[str] | None, planned: list[ColumnPlan]) -> str | None:
-    """The columns of a file that ingest reads (see reading.Selector), planned from its headers:
-    those with a role, the scores, the dimensions wanted, and `cells_hash`, a hash of the other
-    columns (all dimensions and ignored columns, each cleaned as the checks read it), which
-    repeated_rows.sql compares with the parsed scores to spot exact repeats. Only our own names
-    (c0, c1...) and numbers are written into that SQL; headers and values from the file stay data.
+                  planned: list[ColumnPlan]) -> str | None:
+    """The columns of a file as ingest keeps them (see reading.Selector), planned from its headers:
+    every one, as text, but a wide file's scores (below). The columns that are neither a role nor
+    a score are needed, even when no dimension is built of them, for repeated_rows.sql to spot
+    exact repeats (_row_hashes): kept as they are, they cost the read less than a hash of them
+    on every row did. Only our own names (c0, c1...) and numbers are written into that SQL;
+    headers and values from the file stay data.
 
     A wide file's score column i is kept as two: n{i}, the cell read as a whole number, and
     t{i}, its text only when that is not exactly how the number is written (7.5, 07, NA, abc):
@@ -241,17 +244,30 @@ def _kept_columns(headers: list[str], measures: dict[str, Measure], mapping: Map
     except MappingError:
         return None
     planned.append(plan)
-    # The rest of the row, ordered by what each column means, so that files with the same columns
-    # in another order still compare equal.
-    others = sorted((_column_role(plan, i)[1] or "", i) for i in range(len(headers))
-                    if i not in plan.roles and i not in plan.measures)
-    shape = int(hashlib.sha256("|".join(n for n, _ in others).encode()).hexdigest()[:12], 16)
-    hashed = ", ".join([str(shape)] + [f"cleaned(c{i})" for _, i in others])
-    kept = [i for i in range(len(headers))
-            if i in plan.roles or i in plan.measures
-            or (i in plan.dimensions and (dimensions is None or plan.dimensions[i] in dimensions))]
     split = plan.measures if plan.layout == "wide" else {}
-    return ", ".join([_score_columns(i) if i in split else f"c{i}" for i in kept] + [f"hash({hashed}) AS cells_hash"])
+    return ", ".join(_score_columns(i) if i in split else f"c{i}" for i in range(len(headers)))
+
+
+def _other_columns(plan: ColumnPlan, width: int) -> list[int]:
+    """The columns of a file that are neither a role nor a score (dimensions and ignored columns),
+    ordered by what each means, so that files with the same columns in another order compare equal."""
+    return [i for _, i in sorted((_column_role(plan, i)[1] or "", i) for i in range(width)
+                                 if i not in plan.roles and i not in plan.measures)]
+
+
+def _row_hashes(file_idx: int, raw: RawFile, plan: ColumnPlan) -> str:
+    """The SELECT giving `cells_hash` of this file's rows of visits of several rows (merged_rows):
+    a hash of its other columns (_other_columns, each cleaned as the checks read it) and which
+    columns those are. Only those rows are hashed: repeated_rows.sql compares no others (hashing
+    every row of a large file as it was read took the export a tenth of its time)."""
+    others = _other_columns(plan, len(raw.headers))
+    shape = int(hashlib.sha256("|".join(_column_role(plan, i)[1] or "" for i in others).encode()).hexdigest()[:12], 16)
+    hashed = ", ".join([str(shape)] + [f"cleaned(c{i})" for i in others])
+    if raw.line_offset is not None:  # by rowid, so that only the row groups of those rows are read
+        return f"""SELECT {file_idx} AS file_idx, rowid + {raw.line_offset} AS line, hash({hashed}) AS cells_hash
+    FROM {raw.table}_cells WHERE rowid IN (SELECT line - {raw.line_offset} FROM merged_rows WHERE file_idx = {file_idx})"""
+    return f"""SELECT {file_idx} AS file_idx, line, hash({hashed}) AS cells_hash FROM {raw.table}
+    WHERE line IN (SELECT line FROM merged_rows WHERE file_idx = {file_idx})"""
 
 
 def _score_columns(i: int) -> str:
@@ -302,7 +318,7 @@ def _stage_file(con, file_idx: int, raw: RawFile, plan: ColumnPlan, measures: di
              if name in column_of else f"NULL::INTEGER AS score_{j}" for j, name in enumerate(score_columns)]
     rows = f"""SELECT {file_idx} AS file_idx, line, {col['patient_id']} AS patient_raw,
         {col['session_date']} AS date_raw, {col.get('session_type', 'NULL')}::VARCHAR AS type_raw,
-        {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw, cells_hash,
+        {col.get('infusion_number', 'NULL')}::VARCHAR AS number_raw,
         {", ".join(plain or ["NULL::INTEGER AS score_0"])}
     FROM {raw.table}"""
     cells = []

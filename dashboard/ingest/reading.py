@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import itertools
-import mmap
 import os
 import posixpath
 import pyexpat
@@ -25,12 +24,13 @@ import duckdb
 
 from dashboard import db
 from dashboard.ingest.header import TITLE_LINES, Header, find_header, header_index, title_text
-from dashboard.ingest.lines import line_count, unclosed_quote  # line_count: app_data.check_size
+from dashboard.ingest.lines import file_line_count, line_count, unclosed_quote  # app_data.check_size
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
 _SNIFF_LINES = 200
 _HEAD_BYTES = 1 << 20  # what is read of a file on disk to plan its reading (see _read_in_place)
+_SCAN_BYTES = 8 << 20  # what is read of it at a time to check its lines (_one_line_records)
 # How files that are not text tables begin (each gets its own message in read_file).
 _PDF, _ZIP, _OLE = b"%PDF", b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 # A line break followed by ASCII whitespace, another line break or the end of the text.
@@ -73,6 +73,9 @@ class RawFile:
     # blank is rejected on its own, with the reason (load: queries/ingest/broken_spans.sql).
     spans: list[tuple[int, str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # When `table` numbers its rows by their place (line = rowid + line_offset, the usual case),
+    # the offset: a query for a few lines then reads only the row groups holding them.
+    line_offset: int | None = None
 
 
 def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes | None, table: str, path: str | None = None,
@@ -116,11 +119,9 @@ def _read_in_place(con, name: str, table: str, path: str, select: Selector | Non
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size <= _HEAD_BYTES:
             return None  # a small file is read whole as fast
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as whole:
-            # (An empty line is found faster by a regular expression than by find.)
-            if whole.find(b"\r") != -1 or whole.find(b'"') != -1 or _EMPTY_LINE.search(whole):
-                return None
-            head = whole[:_HEAD_BYTES]
+        head = fh.read(_HEAD_BYTES)
+        if not _one_line_records(head, fh):
+            return None
     if head.startswith((_PDF, _ZIP, _OLE)):
         return None
     head = head[:head.rfind(b"\n") + 1]  # whole lines, so that no character is cut in two
@@ -131,6 +132,22 @@ def _read_in_place(con, name: str, table: str, path: str, select: Selector | Non
     if raw is None:
         drop_raw(con, RawFile(name, table, [], "csv"))
     return raw
+
+
+def _one_line_records(head: bytes, fh) -> bool:
+    """Whether the file (its first bytes `head`, then the rest of `fh`) has no CR, no quote and
+    no empty line, so that every record is one line. Read a chunk at a time: an upload kept on
+    disk is not brought into memory whole (a memory map of it would count, page by page, in the
+    server's resident memory)."""
+    chunk, last = head, b""
+    while chunk:
+        # (An empty line is found faster by a regular expression than by find.)
+        if chunk.find(b"\r") != -1 or chunk.find(b'"') != -1 or _EMPTY_LINE.search(chunk) \
+                or (last == b"\n" and chunk.startswith(b"\n")):
+            return False
+        last = chunk[-1:]
+        chunk = fh.read(_SCAN_BYTES)
+    return True
 
 
 def _one_kind_of_line_break(text: str) -> tuple[str, bool]:
@@ -428,6 +445,7 @@ def _attach_line_numbers(con, raw: RawFile, text: str | None, delim: str, header
         # The usual case: a view, so a million rows are not copied just to number them.
         sql = f"CREATE OR REPLACE TEMP VIEW {raw.table} AS SELECT rowid + {header_lines + 1} AS line, * FROM {cells}"
         con.execute(sql)
+        raw.line_offset = header_lines + 1
     else:
         con.execute(
             f"""CREATE OR REPLACE TEMP TABLE {raw.table} AS

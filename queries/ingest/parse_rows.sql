@@ -30,7 +30,7 @@ WITH date_parts AS (
     FROM (SELECT raw, value, parsed_number(value, false) AS x, parsed_number(value, true) AS y
           FROM row_values WHERE kind = 'number')
 ), judged AS (
-    SELECT r.file_idx, r.line, r.cells_hash, p.patient_key, d.session_date, n.number_txt,
+    SELECT r.file_idx, r.line, p.patient_key, d.session_date, n.number_txt,
         CASE WHEN f.decimal_comma THEN n.with_comma ELSE n.with_point END AS infusion_number,
         COLUMNS('^score_[0-9]+$'),
         -- An empty (or NA) session type means an infusion (type_map holds those too).
@@ -59,7 +59,7 @@ WITH date_parts AS (
     JOIN input_files f ON f.file_idx = r.file_idx
 )
 SELECT file_idx, line, patient_key, session_date, session_type,
-    number_txt, infusion_number, cells_hash, problem AS row_problem, rejected_value,
+    number_txt, infusion_number, problem AS row_problem, rejected_value,
     NULL::BOOLEAN AS in_merged_visit,  -- set by mark_merged_rows.sql
     COLUMNS('^score_[0-9]+$')  -- the row's plain scores (load._stage_file)
 FROM judged

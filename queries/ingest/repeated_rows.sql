@@ -3,7 +3,7 @@
 -- '20', '20.0', '020' and ' 20' are one score, '2' and '2.0' one infusion number, ' North' and
 -- 'North' one site. Compared: the infusion number (its text when it is not one), every score cell
 -- as read (its text when rejected; parse_cells.sql) and the rest of the row (cells_hash: the
--- other columns, cleaned, and which columns the file has). Patient, date and session type are
+-- other columns, cleaned, and which columns the file has; the row_hashes view, load._row_hashes). Patient, date and session type are
 -- the visit's own.
 CREATE OR REPLACE TEMP TABLE repeated_rows AS
 WITH cell_values AS (
@@ -15,9 +15,10 @@ WITH cell_values AS (
     GROUP BY file_idx, line
 ), contents AS (
     SELECT m.file_idx, m.line, m.visit_id,
-        hash(p.cells_hash, coalesce(p.infusion_number::VARCHAR, '?' || p.number_txt), c.cells) AS content
+        hash(h.cells_hash, coalesce(p.infusion_number::VARCHAR, '?' || p.number_txt), c.cells) AS content
     FROM merged_rows m
     JOIN parsed_rows p USING (file_idx, line)
+    JOIN row_hashes h USING (file_idx, line)
     LEFT JOIN cell_values c USING (file_idx, line)
 ), ordered AS (
     -- Ordered by content, then place: a row with the same content as the row before it repeats it.
