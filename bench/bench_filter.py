@@ -21,9 +21,9 @@ import duckdb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from dashboard.core.settings import Settings  # noqa: E402
+from dashboard.engine.metrics import Cohort, Engine  # noqa: E402
 from dashboard.ingest import load  # noqa: E402
-from dashboard.metrics import Cohort, Engine  # noqa: E402
-from dashboard.settings import Settings  # noqa: E402
 
 # What the app computes on a rerun (dashboard/app.py): the tiles' tables, and the open tab's.
 TILE_TABLES = {"summary", "response", "durability"}

@@ -95,7 +95,7 @@ def child(how: str, path: str) -> None:
         rows = sum(1 for _ in book.worksheets[0].iter_rows(values_only=True))
         outcome = f"parsed: {rows} rows, {len(book.worksheets[0]._shared_strings):,} shared strings"
     else:
-        from dashboard import db
+        from dashboard.core import db
         from dashboard.ingest.reading import UnreadableFile, read_file
 
         con = db.connect()

@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+
 def _status(pid: int, field: str) -> int:
     """A /proc/<pid>/status field in kB (0 once the process is gone)."""
     try:

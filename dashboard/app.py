@@ -1,5 +1,5 @@
 """The dashboard: `streamlit run dashboard/app.py`. Routes and lays out; every number comes from
-dashboard.metrics (see METRICS.md), every chart from dashboard.charts."""
+dashboard.engine.metrics (see docs/METHODS.md), every chart from dashboard.present.charts."""
 
 from __future__ import annotations
 
@@ -14,15 +14,13 @@ import streamlit as st
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script by streamlit
 
-from dashboard import app_auth, app_intake, app_methods, app_panels, app_present, app_report, app_sidebar  # noqa: E402,E501
-from dashboard import app_decisions  # noqa: E402
-from dashboard.app_data import loaded  # noqa: E402
-from dashboard.formatting import count, plain  # noqa: E402
+from dashboard.engine.metrics import Cohort  # noqa: E402
+from dashboard.engine.suppression import shown_metrics  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
-from dashboard.labels import data_source  # noqa: E402
-from dashboard.metrics import Cohort  # noqa: E402
-from dashboard.suppression import shown_metrics  # noqa: E402
-
+from dashboard.present.formatting import count, plain  # noqa: E402
+from dashboard.present.labels import data_source  # noqa: E402
+from dashboard.ui import auth, decisions, intake, methods, panels, report_panel, room, sidebar  # noqa: E402
+from dashboard.ui.session_data import loaded  # noqa: E402
 
 TILE_TABLES = {"summary", "response", "durability"}
 PANEL_TABLES = {"Response": {"response", "time_to_response"}, "Keep going?": {"late_response", "early_improvement"},
@@ -36,7 +34,7 @@ OVERALL_TABLES = {"Over time": {"monthly"}}
 
 def main() -> None:
     st.set_page_config(page_title="Ketamine clinic outcomes", page_icon=":bar_chart:", layout="wide")
-    if not app_auth.gate():  # sign-in configured and this visitor is not (yet) let in: nothing else
+    if not auth.gate():  # sign-in configured and this visitor is not (yet) let in: nothing else
         return
     # Fixed styles, no user text: tile labels wrap instead of being cut on a laptop screen, and
     # the page starts near the top so the tiles are above the fold.
@@ -46,15 +44,15 @@ def main() -> None:
                 "[data-testid='stMainBlockContainer'] {padding-top: 2.5rem;}"
                 "[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] * "
                 "{color: #4a4a4a !important; opacity: 1 !important;}</style>", unsafe_allow_html=True)
-    presenting = app_present.mode()
-    inputs = app_sidebar.files_in()
+    presenting = room.mode()
+    inputs = sidebar.files_in()
     try:
         data = loaded(inputs)
     except MappingError:  # a question, not an error: the mapping step says why, in plain words
         st.session_state["load_failed"] = True
         st.session_state["mapping_needed"] = True  # open the sidebar's saved-mapping uploader
         st.title("Ketamine clinic outcomes")
-        app_intake.mapping_step(inputs.files(), inputs.measures, inputs.mapping)
+        intake.mapping_step(inputs.files(), inputs.measures, inputs.mapping)
         return
     except UnreadableFile as exc:
         st.session_state["load_failed"] = True
@@ -65,29 +63,29 @@ def main() -> None:
     st.session_state.pop("mapping_needed", None)
     st.session_state.pop("load_failed", None)
     dataset, engine = data.dataset, data.engine
-    settings = app_sidebar.settings_for(dataset.measures, dataset.measures_present(), engine.latest_date)
+    settings = sidebar.settings_for(dataset.measures, dataset.measures_present(), engine.latest_date)
     if presenting:
-        settings = app_present.for_room(settings)
-    dimensions = engine.dimension_values(settings)  # baseline severity too (METRICS.md 11)
-    cohort = app_sidebar.cohort_for(dimensions, engine.start_range(settings))
+        settings = room.for_room(settings)
+    dimensions = engine.dimension_values(settings)  # baseline severity too (docs/METHODS.md 9-10)
+    cohort = sidebar.cohort_for(dimensions, engine.start_range(settings))
     show_references = st.sidebar.toggle("Show published reference figures", value=False)
 
     if not presenting:  # on a shared screen the header's data line leads, and the height goes to the charts
         st.title("Ketamine clinic outcomes")
     primary = dataset.measures[settings.measure]
-    compared_by = app_sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)
+    compared_by = sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)
     # Compute only what is on screen: the tiles' tables for the whole cohort, and the open tab's.
     # With suppression on, every table: what is hidden must not depend on the tab that is open.
-    open_tab = app_present.open_panel(list(PANEL_TABLES))
+    open_tab = room.open_panel(list(PANEL_TABLES))
     wanted = None if settings.min_cell else PANEL_TABLES[open_tab]
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
     if presenting:
-        settings = app_present.period_for_room(settings, lambda period: engine.compute(
+        settings = room.period_for_room(settings, lambda period: engine.compute(
             dataclasses.replace(settings, control_period=period), whole, {"monthly"}).monthly)
     if cohort.split_by:
         overall = engine.compute(settings, whole,
                                  None if wanted is None else TILE_TABLES | OVERALL_TABLES.get(open_tab, set()))
-        metrics = app_panels.with_group_title(engine.compute(settings, cohort, wanted), compared_by)
+        metrics = panels.with_group_title(engine.compute(settings, cohort, wanted), compared_by)
         # The groups add up to the whole: suppressed together.
         views = suppressed((data.key, settings, cohort), lambda: shown_metrics(metrics, overall))
         metrics.shown = {name: frame for name, frame in views.items() if not name.startswith("overall.")}
@@ -100,28 +98,28 @@ def main() -> None:
     source = data_source(data.is_sample, [f.name for f in dataset.files], overall.first_visit, overall.last_visit,
                          overall.as_of)
     if presenting:
-        app_present.header(settings, primary.label, app_sidebar.cohort_note(cohort), compared_by, source,
+        room.header(settings, primary.label, sidebar.cohort_note(cohort), compared_by, source,
                            data.is_sample, list(PANEL_TABLES))
     else:
         badge = ":orange-badge[Sample data]" if data.is_sample else ":blue-badge[Your data]"
         st.markdown(f"{badge} {plain(source)}  \nPrimary measure **{plain(primary.label)}** · "
-                    f"{app_panels.timing_note(settings.score_timing)}")
-        if note := app_sidebar.cohort_note(cohort):
+                    f"{panels.timing_note(settings.score_timing)}")
+        if note := sidebar.cohort_note(cohort):
             st.markdown(f":violet-badge[Filtered] {plain(note)}")
     if not presenting:
-        app_intake.session_type_step(dataset, inputs.mapping_in_use)
+        intake.session_type_step(dataset, inputs.mapping_in_use)
     elif ambiguous := dataset.ambiguous_session_types:
         st.warning(f"{sum(n for _, n in ambiguous):,} rows with a session type that could mean more than one kind "
                    "of visit are left out (see Data quality).")
     if overall.summary.empty:  # no patient at all (every row rejected, or filters that match no one)
         st.warning("No patient to show: " + ("no visit in the data could be used. The rejected rows are listed "
-                                             "below." if not app_sidebar.cohort_note(cohort) else
+                                             "below." if not sidebar.cohort_note(cohort) else
                                              "no patient matches these filters."))
         if not presenting:
-            app_intake.what_we_read(dataset, overall, expanded=True)
-            app_intake.data_quality(dataset)
+            intake.what_we_read(dataset, overall, expanded=True)
+            intake.data_quality(dataset)
         return
-    app_panels.tiles(overall)
+    panels.tiles(overall)
     if cohort.split_by:
         sizes = ", ".join(f"{plain(g)}: {count(n, settings.min_cell)}"
                           for g, n in zip(metrics.shown["summary"]["grp"], metrics.shown["summary"]["patients_started"]))
@@ -132,27 +130,27 @@ def main() -> None:
         # tiles and the tab stay near the top.
         first_view = st.session_state.get("what_we_read_seen") != data.key
         st.session_state["what_we_read_seen"] = data.key
-        app_intake.what_we_read(dataset, overall, expanded=first_view and not data.is_sample)
+        intake.what_we_read(dataset, overall, expanded=first_view and not data.is_sample)
     # Patient-level detail only outside presentation mode, and only when asked for (in the tab).
     dropouts = None if presenting else (lambda: engine.dropouts_to_call(settings, cohort))
 
-    panels = {
-        "Response": lambda: (app_panels.response_panel(metrics, show_references),
-                             app_decisions.time_to_response(metrics)),
-        "Keep going?": lambda: (app_decisions.keep_going(metrics, show_references),
-                                app_panels.late_response_panel(metrics)),
-        "Dropout": lambda: app_panels.dropout_panel(metrics, show_references, dropouts),
-        "Durability": lambda: app_panels.durability_panel(metrics, primary, show_references),
-        "Trajectories": lambda: app_panels.trajectories_panel(metrics, dataset.measures),
-        "As services report it": lambda: app_decisions.services_panel(metrics, primary),
-        "Compare fairly": lambda: app_decisions.fair_panel(
-            engine, settings, cohort, metrics, overall, app_decisions.offered_dimensions(dimensions), data.key),
-        "Over time": lambda: app_panels.over_time_panel(overall, compared=bool(cohort.split_by)),
-        "Data quality": lambda: app_intake.data_quality(dataset, rows_listed=not presenting),
+    drawers = {
+        "Response": lambda: (panels.response_panel(metrics, show_references),
+                             decisions.time_to_response(metrics)),
+        "Keep going?": lambda: (decisions.keep_going(metrics, show_references),
+                                panels.late_response_panel(metrics)),
+        "Dropout": lambda: panels.dropout_panel(metrics, show_references, dropouts),
+        "Durability": lambda: panels.durability_panel(metrics, primary, show_references),
+        "Trajectories": lambda: panels.trajectories_panel(metrics, dataset.measures),
+        "As services report it": lambda: decisions.services_panel(metrics, primary),
+        "Compare fairly": lambda: decisions.fair_panel(
+            engine, settings, cohort, metrics, overall, decisions.offered_dimensions(dimensions), data.key),
+        "Over time": lambda: panels.over_time_panel(overall, compared=bool(cohort.split_by)),
+        "Data quality": lambda: intake.data_quality(dataset, rows_listed=not presenting),
     }
     # Only the open tab is drawn: a filter change redraws one panel, not six.
     # The open tab is in the address (?panel=Dropout), with the settings: a link reopens this view.
-    for tab, draw in zip(st.tabs(list(panels), key="panel", on_change="rerun", bind="query-params"), panels.values()):
+    for tab, draw in zip(st.tabs(list(drawers), key="panel", on_change="rerun", bind="query-params"), drawers.values()):
         if tab.open:
             with tab:
                 draw()
@@ -160,15 +158,15 @@ def main() -> None:
         with st.expander("Report and downloads"):
             def complete():  # every table, for the report (the tabs computed only what they show)
                 if cohort.split_by:
-                    return (app_panels.with_group_title(engine.compute(settings, cohort), compared_by),
+                    return (panels.with_group_title(engine.compute(settings, cohort), compared_by),
                             engine.compute(settings, whole))
                 return engine.compute(settings, whole), None
 
-            app_report.downloads(dataset, metrics, overall if cohort.split_by else None,
-                                 [app_sidebar.cohort_note(cohort), f"Compared by {compared_by}" if cohort.split_by else ""],
+            report_panel.downloads(dataset, metrics, overall if cohort.split_by else None,
+                                 [sidebar.cohort_note(cohort), f"Compared by {compared_by}" if cohort.split_by else ""],
                                  complete=complete, show_references=show_references)
         with st.expander("How these numbers are computed"):
-            app_methods.methods(overall, app_panels.timing_note(settings.score_timing))
+            methods.methods(overall, panels.timing_note(settings.score_timing))
 
 
 def suppressed(key, build):

@@ -1,4 +1,4 @@
-"""python -m dashboard.export INPUT... --out DIR: the metric tables as CSV files (METRICS.md 8).
+"""python -m dashboard.export INPUT... --out DIR: the metric tables as CSV files (docs/METHODS.md 19).
 
 A thin wrapper over ingest and metrics, like the app. Imports no Streamlit, and no pandas unless
 counts are suppressed or the report is written (pandas alone takes a third of a second to import).
@@ -13,46 +13,30 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from dashboard import db
-from dashboard.formatting import csv_text
+from dashboard.core import db
+from dashboard.core.measures import BUILTIN, MeasuresFileError, load_measures_file
+from dashboard.core.settings import CONTROL_PERIODS, Settings, parse_bands, parse_window
+from dashboard.engine.metrics import (
+    SEVERITY_DIM,
+    WEEKLY_COLUMNS,
+    Cohort,
+    Engine,
+    MetricRows,
+    pools_by_week,
+    weekly_time_to_response,
+)
+from dashboard.engine.sample import is_sample
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
-from dashboard.labels import left_out_note
-from dashboard.measures import BUILTIN, MeasuresFileError, load_measures_file
-from dashboard.methods_text import as_plain_text
-from dashboard.metrics import SEVERITY_DIM, WEEKLY_COLUMNS, Cohort, Engine, MetricRows, pools_by_week, weekly_time_to_response
-from dashboard.sample import is_sample
-from dashboard.settings import CONTROL_PERIODS, Settings, parse_bands, parse_window
+from dashboard.present.export_files import FILES
+from dashboard.present.formatting import csv_text
+from dashboard.present.labels import left_out_note
+from dashboard.present.methods_text import as_plain_text
 
-# File -> (metric table, columns): a contract that tests and users rely on.
-FILES = {
-    "response_by_infusion.csv": ("response", [
-        "n", "assessed", "responders", "rate", "rate_low", "rate_high", "remitters", "remission_rate",
-        "cumulative_responders", "evaluable", "cumulative_rate"]),
-    "late_response.csv": ("late_response", [
-        "n", "non_responders", "late_responders", "no_later_assessment", "late_response_rate"]),
-    "dropout.csv": ("dropout", ["n", "dropped_after", "retained"]),
-    "durability.csv": ("durability", [
-        "eligible", "durable", "lost", "booster_first", "no_follow_up", "pending", "durability_rate",
-        "rate_low", "rate_high", "conservative_rate"]),
-    # METRICS.md 13.
-    "early_improvement.csv": ("early_improvement", [
-        "k", "band_from", "band_to", "patients", "no_later_score", "responded_later", "later_response_rate",
-        "rate_low", "rate_high", "itt_evaluable", "itt_responded", "itt_rate"]),
-    "reliable_change.csv": ("reliable_change", [
-        "category", "patients", "denominator", "rate", "rate_low", "rate_high"]),
-    # One row per day with an event, with or without --min-cell (the contract). With --min-cell 2
-    # or more (pools_by_week) every day's counts and shares are left empty, as the report's table
-    # download writes this file: the curve is shown by week then (WEEKLY_FILE), as in the app and
-    # the report. Empty, not `hidden` or `<K`: those say a count is at least K, or 1 to K-1, which
-    # would be untrue of some days, and written day by day would tell which days are small.
-    "time_to_response.csv": ("time_to_response", [
-        "day", "at_risk", "responded", "censored", "responded_share", "share_low", "share_high"]),
-}
 # Written only with --min-cell 2 or more: the time-to-response curve by week as the app and the
 # report show it (the same suppressed table as their table download's time_to_response_weekly.csv),
 # one row per week with an event; a first column `group` with --compare-by, as in the other files.
 WEEKLY_FILE = ("time_to_response_weekly.csv", "time_to_response_weekly", [c for c in WEEKLY_COLUMNS if c != "grp"])
-# Written only with --funnel-by DIM: one row per group of DIM, for one outcome (METRICS.md 12, 13).
+# Written only with --funnel-by DIM: one row per group of DIM, for one outcome (docs/METHODS.md 13, 19).
 # Its `group` is DIM's value; --compare-by adds no second one.
 FUNNEL_FILE = ("funnel.csv", "funnel", [
     "group", "numerator", "denominator", "rate", "target", "low_998", "low_95", "high_95", "high_998", "position"])
@@ -158,14 +142,14 @@ def main(argv: list[str] | None = None) -> int:
                       "funnel_outcome": outcome}
         write_all(args.out, dataset, tables, [str(p) for p in args.inputs], comparison)
         if args.report:
-            from dashboard.report import write_report  # imported here: only the report needs vl-convert
+            from dashboard.present.report import write_report  # imported here: only the report needs vl-convert
 
             write_report(args.report, dataset, engine.compute(settings))
     except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     for label, rows in dataset.ambiguous_session_types:
-        # Never guessed (METRICS.md 1): the rows are rejected until a mapping file names the kind.
+        # Never guessed (docs/METHODS.md 1): the rows are rejected until a mapping file names the kind.
         print(f"note: session type '{label}' reads as more than one kind of visit; its {rows} rows were rejected. "
               f"Name its kind in a mapping file (--map), under \"session_types\".", file=sys.stderr)
     if note := left_out_note(tables.left_out_after_as_of, tables.dated_in_future):
@@ -204,7 +188,7 @@ def comparison_view(engine: Engine, settings: Settings, compare_by: str, funnel_
     them. With funnel_by, the funnel's rows for `outcome` as the app's "Compare fairly" panel shows
     them: the comparison's own funnel when funnel_by is compare_by, else that split's, suppressed
     with the whole cohort's tables."""
-    from dashboard.suppression import shown_metrics
+    from dashboard.engine.suppression import shown_metrics
 
     split, whole = engine.compute(settings, Cohort(split_by=compare_by)), engine.compute(settings, Cohort())
     views = shown_metrics(split, whole)
@@ -268,7 +252,7 @@ def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]]) ->
     the others."""
     import pandas as pd
 
-    from dashboard.suppression import COUNT_COLUMNS, RATE_SOURCES, shown_tables
+    from dashboard.engine.suppression import COUNT_COLUMNS, RATE_SOURCES, shown_tables
 
     frames = {table: pd.DataFrame(rows, columns=names) for table, (names, rows) in metrics.tables.items()}
     displayed = {table: [_source(c) for c in columns] for table, columns in files.values()}

@@ -1,4 +1,4 @@
--- For every measure (or only those in $measures, when it is not NULL), the scores the metrics read (METRICS.md 1-3, 5), one row each:
+-- For every measure (or only those in $measures, when it is not NULL), the scores the metrics read (docs/METHODS.md), one row each:
 --   baseline  : the latest baseline row within $baseline_window_days before the first infusion
 --               (or on its day); with pre timing and none, the score at infusion 1.
 --   after n   : the score after n infusions. post timing: at series infusion n. pre timing: at

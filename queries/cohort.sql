@@ -1,4 +1,4 @@
--- The patients every panel describes, and the group each falls in (METRICS.md 7). Filters select
+-- The patients every panel describes, and the group each falls in (docs/METHODS.md 15). Filters select
 -- patients, never single visits: $filter_dims[i] must take one of $filter_values[i] ('(not
 -- recorded)' matches a patient without a value). $start_from/$start_to bound the date of the
 -- first infusion. $split_by names the dimension to compare by, '' for none.

@@ -1,4 +1,4 @@
--- Dropout points and Kaplan-Meier retention (METRICS.md 4), per group and n:
+-- Dropout points and Kaplan-Meier retention (docs/METHODS.md 6), per group and n:
 -- dropped_after(n) = patients who stopped after infusion n; at_risk(n) = patients with L > n plus
 -- those who stopped or completed at L = n (a patient in progress at L is at risk only up to
 -- L - 1); retained(1) = 1 and retained(n + 1) = retained(n) * (1 - dropped_after(n) / at_risk(n)).

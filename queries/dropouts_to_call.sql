@@ -1,4 +1,4 @@
--- Patients in the cohort who stopped before completing their series (METRICS.md 4), newest
+-- Patients in the cohort who stopped before completing their series (docs/METHODS.md 6), newest
 -- first, for a call-back list: where their series stood and when they were last seen.
 -- Patient-level: shown only outside presentation mode, on an explicit choice, and never written
 -- to an aggregate export or the report.

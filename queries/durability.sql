@@ -1,4 +1,4 @@
--- Durability at one month (METRICS.md 5), per group: the eligible patients (usable baseline,
+-- Durability at one month (docs/METHODS.md 7), per group: the eligible patients (usable baseline,
 -- series ended, responding at their last series assessment) by status, the durability rate
 -- durable / (durable + lost) with its Wilson interval, and the conservative rate that counts a
 -- booster before the follow-up as a loss. followed_up = durable + lost, the rate's denominator.

@@ -1,4 +1,4 @@
--- "Keep going?" at infusion k (METRICS.md 9), per group, k = 1 .. N - 1 and improvement band:
+-- "Keep going?" at infusion k (docs/METHODS.md 5), per group, k = 1 .. N - 1 and improvement band:
 -- among the patients with a usable baseline and a score after k infusions (responses.sql), the
 -- improvement (baseline - score) / baseline is banded by the cut-offs $early_bands (band 1 below
 -- the first; band i from cut-off i - 1, inclusive, to cut-off i). A score exactly on a cut-off

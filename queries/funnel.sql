@@ -1,4 +1,4 @@
--- Comparing groups fairly (METRICS.md 12): per group of the cohort (split by the dimension to
+-- Comparing groups fairly (docs/METHODS.md 13): per group of the cohort (split by the dimension to
 -- compare) and per outcome, the numerator and denominator of its rate, and the whole selection's
 -- rate as the target (target_numerator / target_denominator, the groups summed):
 --   itt_response  the cumulative intention-to-treat response after N infusions (N = the last
@@ -7,7 +7,7 @@
 --   completion    completed / (completed + dropped), as summary.sql;
 --   durability    durable / (durable + lost), as durability.sql.
 -- The exact binomial control limits around the target, and whether a group lies outside them,
--- are added by dashboard.metrics.with_funnel_limits. Groups are in name order, never by rate.
+-- are added by dashboard.engine.metrics.with_funnel_limits. Groups are in name order, never by rate.
 WITH last_n AS (
     SELECT max(n) AS big_n FROM infusion_counts
 ), per_group AS (

@@ -1,4 +1,4 @@
--- "Keep going?" (METRICS.md 3): per group and n, among patients assessed after n infusions and
+-- "Keep going?" (docs/METHODS.md 3): per group and n, among patients assessed after n infusions and
 -- not responding then, those who responded after a later infusion of their series, and those
 -- with no later score in the series (left out of the rate's denominator); scored_again is that
 -- denominator: the non-responders scored again later in their series.

@@ -1,4 +1,4 @@
--- The same patients at three points (METRICS.md 5, the durability panel's line): their baseline,
+-- The same patients at three points (docs/METHODS.md 7, the durability panel's line): their baseline,
 -- the end of their series (the score after their last series infusion L) and the one-month
 -- follow-up, per group and measure, over the patients whose series has ended and who have all
 -- three scores. A line through these means follows one set of patients; the trajectories' means

@@ -1,6 +1,6 @@
 -- "Are we getting better?": per group, chart and month (or, with $control_period = 'quarter',
 -- quarter; `month` is then the quarter's first day) of series start, the counts behind three
--- p-charts (METRICS.md 3 to 5, for the patients whose series started that month): response
+-- p-charts (docs/METHODS.md 3 to 5, for the patients whose series started that month): response
 -- after $planned infusions among those assessed then, completion among the series that ended,
 -- and durability among the responders followed up. The centre line is the share over every
 -- month; each month's 3-sigma limits come from its own denominator, clipped to 0..1; signal

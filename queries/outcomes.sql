@@ -1,6 +1,6 @@
 -- One row per patient whose series is in the data, for the primary $measure: series status,
 -- baseline usability, when they first responded, their status at their last assessment, and
--- their one-month durability status (METRICS.md 4 and 5, in that order of rules).
+-- their one-month durability status (docs/METHODS.md 6 and 5, in that order of rules).
 CREATE OR REPLACE TEMP TABLE outcomes AS
 WITH baseline AS (
     SELECT patient_key, score FROM assessments WHERE kind = 'baseline' AND measure = $measure
@@ -22,7 +22,7 @@ WITH baseline AS (
         END AS baseline_status,
         r.first_response_n, r.last_assessed_n, r.last_responded,
         f.score AS follow_up_score, f.session_date AS follow_up_date,
-        -- Intention to treat (METRICS.md 3): a patient counts as evaluable at every n, except one
+        -- Intention to treat (docs/METHODS.md 3): a patient counts as evaluable at every n, except one
         -- still in progress, whose outcome after n can't be known before they have had n
         -- infusions and, for n = L, a score after it.
         CASE

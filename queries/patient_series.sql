@@ -1,5 +1,5 @@
 -- One row per patient with an infusion: planned count, L = series infusions, first and last
--- series dates, first booster, and status (METRICS.md 4): completed when L reaches the planned
+-- series dates, first booster, and status (docs/METHODS.md 6): completed when L reaches the planned
 -- count; in_progress while the last series infusion is at most $series_gap_days before $as_of;
 -- otherwise dropped (after infusion L). A first infusion numbered above 1 means the series
 -- started before the export's window: started_before, left out of series metrics.

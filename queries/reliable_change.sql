@@ -1,4 +1,4 @@
--- Reliable change and recovery (METRICS.md 10), per group, for the primary $measure with its
+-- Reliable change and recovery (docs/METHODS.md 8), per group, for the primary $measure with its
 -- $reliable_change (points) and $caseness (a score at or above it is a case); NULL when the
 -- measure does not declare it, and then the categories that need it have no row.
 -- Finished patients: series ended (completed or dropped), a baseline score for the measure

@@ -1,4 +1,4 @@
--- The points of a pre-versus-last scatter (METRICS.md 10; Jacobson-Truax style): the finished
+-- The points of a pre-versus-last scatter (docs/METHODS.md 8; Jacobson-Truax style): the finished
 -- patients of reliable_change.sql counted per group and (baseline, last score) pair. No patient
 -- key leaves this query: a point is a pair of scores and how many patients share it. Empty when
 -- the measure declares neither caseness nor a reliable change.

@@ -1,4 +1,4 @@
--- Per group and infusion count n (see infusion_counts.sql), METRICS.md 3:
+-- Per group and infusion count n (see infusion_counts.sql), docs/METHODS.md 3:
 -- assessed, responders and remitters after n infusions; and, intention to treat, the evaluable
 -- patients (usable baseline, at least one series infusion, except those in progress whose
 -- outcome after n can't be known yet: see evaluable_through in outcomes.sql) and how many of

@@ -1,6 +1,6 @@
 -- For the primary $measure, each patient with a usable baseline (at least $min_baseline and
 -- above 0) and each n with a score after n infusions: response (score <= baseline * (1 -
--- $response_reduction)) and remission (score <= $remission_cutoff), METRICS.md 3; and, for the
+-- $response_reduction)) and remission (score <= $remission_cutoff), docs/METHODS.md 3; and, for the
 -- "keep going?" panel, whether they responded after a later infusion of their series, and
 -- whether they have a later score; and the first n after which they responded (outcomes.sql).
 -- The 1e-9 keeps a score exactly on the threshold a response despite floating-point rounding.

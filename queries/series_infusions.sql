@@ -1,5 +1,5 @@
 -- Every infusion up to $as_of, numbered k in date order, and whether it belongs to the patient's
--- initial series (METRICS.md 2): the series ends at the first gap of more than $series_gap_days
+-- initial series (docs/METHODS.md 2): the series ends at the first gap of more than $series_gap_days
 -- between consecutive infusions or once it holds the planned count; later infusions are boosters.
 -- A planned_infusions dimension, as known at $as_of (known_dims.sql), overrides $planned for that patient.
 CREATE OR REPLACE TEMP TABLE series_infusions AS

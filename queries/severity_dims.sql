@@ -1,4 +1,4 @@
--- Baseline severity as a patient dimension (METRICS.md 11), so that the cohort step filters and
+-- Baseline severity as a patient dimension (docs/METHODS.md 9-10), so that the cohort step filters and
 -- splits by it as by any other: known_dims (the dimensions as known at as_of) gets one
 -- 'baseline_severity' row per patient, replacing those of an earlier measure. The value is the
 -- band of the patient's baseline score for the primary $measure (whatever the score: usable or

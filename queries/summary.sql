@@ -1,4 +1,4 @@
--- Per group: who is in the data and where they stand (METRICS.md 2 and 4): patients started
+-- Per group: who is in the data and where they stand (docs/METHODS.md 2 and 4): patients started
 -- (at least one series infusion), completed, dropped, in progress, series started before the
 -- data, patients with no infusion, and baseline usability for the primary measure; the series
 -- that ended (completed or dropped) and the completion rate completed / ended.

@@ -1,4 +1,4 @@
--- Time to response (METRICS.md 11), per group: the Kaplan-Meier estimate of the share of patients
+-- Time to response (docs/METHODS.md 9-10), per group: the Kaplan-Meier estimate of the share of patients
 -- who have responded by day t, counting days from the first series infusion to the date of the
 -- visit that carries the first responding score (the score after n, section 3). Patients: a usable
 -- baseline and at least one score after an infusion (the patients of responses.sql); one who has

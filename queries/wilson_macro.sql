@@ -1,4 +1,4 @@
--- The 95% Wilson score interval of x successes in n (METRICS.md 3), as statsmodels'
+-- The 95% Wilson score interval of x successes in n (docs/METHODS.md 3), as statsmodels'
 -- proportion_confint(method="wilson") computes it, clipped to 0..1; NULL when n = 0.
 -- z = 1.959964, the 97.5% quantile of the standard normal distribution.
 CREATE OR REPLACE TEMP MACRO wilson(x, n) AS

@@ -3,7 +3,7 @@
     python sample_data/generate.py [--patients 600] [--seed 7] [--out PATH]
                                    [--end-date 2026-10-31] [--no-bad-rows]
 
-One row per visit, in the canonical columns of METRICS.md section 1: a baseline visit, then a
+One row per visit, in the canonical columns of docs/METHODS.md section 1: a baseline visit, then a
 series of up to six infusions two to three times a week, an end-of-series check, a one-month
 follow-up and, for some patients, booster infusions. Scores are taken at check-in, before that
 day's infusion (`score_timing = pre`). Every number is invented; no real patient is behind any

@@ -10,10 +10,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from dashboard import db  # noqa: E402
+from dashboard.core import db  # noqa: E402
+from dashboard.core.settings import Settings  # noqa: E402
+from dashboard.engine.metrics import Cohort, Engine, MetricTables  # noqa: E402
 from dashboard.ingest import Dataset, load  # noqa: E402
-from dashboard.metrics import Cohort, Engine, MetricTables  # noqa: E402
-from dashboard.settings import Settings  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SHARED_DATA = ROOT / "tests" / "data"  # real data for tests, with its provenance (tests/data/README.md)

@@ -1,8 +1,8 @@
-"""A deliberately naive second implementation of METRICS.md sections 2-5, to check the engine against.
+"""A deliberately naive second implementation of docs/METHODS.md sections 2-5, to check the engine against.
 
-Written from the contract alone (not from queries/*.sql nor dashboard/metrics.py), in plain Python,
+Written from the contract alone (not from queries/*.sql nor dashboard/engine/metrics.py), in plain Python,
 one patient at a time, so that it can be read with a pencil. No SQL, no pandas, nothing imported
-from the `dashboard` package. Every rule is quoted from METRICS.md where it is applied.
+from the `dashboard` package. Every rule is quoted from docs/METHODS.md where it is applied.
 
 Input: a list of already-parsed visits (`Visit`) and a `RefSettings`.
 Output: `compute(visits, settings)` returns a dict of the tables the export writes:

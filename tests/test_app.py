@@ -124,7 +124,7 @@ def test_compare_by_splits_the_tables():
 
 def test_user_text_is_not_markdown():
     """A file name or cohort value with markdown or HTML in it is shown as written, not rendered."""
-    from dashboard.formatting import plain
+    from dashboard.present.formatting import plain
 
     assert plain("[x](javascript:alert(1)) <b>**bold**</b>") == (
         "\\[x\\]\\(javascript\\:alert\\(1\\)\\) \\<b\\>\\*\\*bold\\*\\*\\</b\\>")
@@ -230,8 +230,9 @@ def test_what_we_read_after_an_upload():
 
 def test_rejections_download_neutralises_formulas():
     """A cell an spreadsheet would run as a formula is written with a leading quote."""
-    from dashboard.app_intake import rejections_csv
     import pandas as pd
+
+    from dashboard.ui.intake import rejections_csv
 
     frame = pd.DataFrame([{"file": "x.csv", "line": 3, "column": "phq9", "value": "=HYPERLINK(\"x\")",
                            "reason": "not a number"},
@@ -271,7 +272,7 @@ def test_methods_show_the_settings_in_force():
     assert set(settings["Name in exports"]) >= {"measure", "score_timing", "planned", "series_gap_days", "as_of",
                                                 "follow_up_window", "min_cell", "response_reduction"}
     assert "How these numbers are computed" in [e.label for e in at.expander]
-    # The same definitions as the export's --help (dashboard.methods_text), settings filled in.
+    # The same definitions as the export's --help (dashboard.present.methods_text), settings filled in.
     text = " ".join(m.value for m in at.markdown)
     for term in ("A visit", "Dates", "Numbers", "Session types", "The series", "Score after n infusions",
                  "Intention to treat", "Durability", "Small counts"):

@@ -14,8 +14,8 @@ from conftest import ROOT, load_files
 from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from dashboard.app_intake import rejections_csv
-from dashboard.measures import load_measures_file
+from dashboard.core.measures import load_measures_file
+from dashboard.ui.intake import rejections_csv
 
 APP = str(ROOT / "dashboard" / "app.py")
 ODD = b"Who,When,Mood\nP1,2025-01-01,20\nP1,2025-01-03,9\n"

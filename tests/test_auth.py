@@ -1,4 +1,4 @@
-"""Optional sign-in (dashboard/app_auth.py): with an [auth] section in the secrets, a signed-out
+"""Optional sign-in (dashboard/ui/auth.py): with an [auth] section in the secrets, a signed-out
 visitor sees a sign-in button and no data, a signed-in user off the allow-list (or not verified) a
 refusal; with none the dashboard opens as before; a secrets file that cannot be used closes it.
 AppTest gives the secrets (at.secrets) and the user (at.user)."""
@@ -12,7 +12,7 @@ from streamlit.runtime.secrets import Secrets
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1.util import patch_config_options
 
-from dashboard.app_auth import is_allowed, providers
+from dashboard.ui.auth import is_allowed, providers
 
 APP = str(ROOT / "dashboard" / "app.py")
 AUTH = {"redirect_uri": "http://localhost:8501/oauth2callback", "cookie_secret": "not-a-real-secret",

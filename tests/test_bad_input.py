@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, column, load_files, metrics_for
 
+from dashboard.engine.metrics import Cohort
 from dashboard.ingest import Mapping, MappingError, UnreadableFile
-from dashboard.metrics import Cohort
 
 BAD = Path(__file__).resolve().parent / "bad_input"
 
@@ -293,7 +293,7 @@ def test_a_patient_with_500_infusions():
 
 
 def test_future_dates():
-    """A visit typed as 2205-03-07 (after today): METRICS.md 2 counts it apart as dated in the
+    """A visit typed as 2205-03-07 (after today): docs/METHODS.md 2 counts it apart as dated in the
     future and never uses it, so the default as_of is the latest date up to today (2025-03-05) and
     P1's series of two is in progress. With as_of set to 2025-03-10 the same: the row is still
     left out as dated in the future, not as after as-of. Response after 1 infusion (8 <= 10) is

@@ -1,11 +1,12 @@
-"""Chart specs kept between reruns (dashboard/chart_specs.py): a kept spec is the one the chart
+"""Chart specs kept between reruns (dashboard/ui/chart_specs.py): a kept spec is the one the chart
 would be drawn with, and different numbers, titles or groups never share one."""
 
 from collections import OrderedDict
 
 import pandas as pd
 
-from dashboard import chart_specs, charts
+from dashboard.present import charts
+from dashboard.ui import chart_specs
 
 
 def dropout_frame(retained=(1.0, 0.8, 0.6), group="All patients") -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Charts (dashboard.charts): every chart function gives a valid Vega-Lite spec for one group, for
+"""Charts (dashboard.present.charts): every chart function gives a valid Vega-Lite spec for one group, for
 several groups and for suppressed frames; reference figures are labelled as such and quoted from
 REFERENCES.md exactly; no patient id reaches a chart; percentages round half up."""
 
@@ -12,11 +12,11 @@ import pandas as pd
 import pytest
 from conftest import ROOT, load_files, load_fixture, metrics_for
 
-from dashboard import charts
-from dashboard.formatting import percent
-from dashboard.metrics import Cohort
-from dashboard.references import ALL, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE
-from dashboard.suppression import suppress
+from dashboard.engine.metrics import Cohort
+from dashboard.engine.suppression import suppress
+from dashboard.present import charts
+from dashboard.present.formatting import percent
+from dashboard.present.references import ALL, DURABILITY_FOUR_WEEKS, NOT_YOUR_DATA, RESPONSE
 
 REFERENCES_MD = ROOT / "tests" / "data" / "REFERENCES.md"
 
@@ -192,7 +192,7 @@ def test_hidden_durability_statuses_are_drawn_together_to_the_eligible_count():
 def test_durability_sentence_leaves_out_a_hidden_conservative_rate():
     from types import SimpleNamespace
 
-    from dashboard import headlines
+    from dashboard.present import headlines
 
     row = SimpleNamespace(durability_rate=0.81, rate_low=0.76, rate_high=0.85, conservative_rate=None)
     assert headlines.durability_detail(row) == "Still responding at one month: 81% (95% interval 76% to 85%)."

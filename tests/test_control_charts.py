@@ -7,8 +7,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from dashboard import charts, headlines
-from dashboard.suppression import shown_metrics
+from dashboard.engine.suppression import shown_metrics
+from dashboard.present import charts, headlines
 from tests.conftest import load_files, metrics_for
 
 

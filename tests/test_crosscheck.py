@@ -5,10 +5,10 @@ from __future__ import annotations
 import duckdb
 import pytest
 from conftest import load_fixture, metrics_for
-from test_properties import clinics, load_files, to_csv
 from hypothesis import given, settings
+from test_properties import clinics, load_files, to_csv
 
-from dashboard import sql
+from dashboard.core import sql
 
 
 @pytest.mark.parametrize("n", [1, 2, 5, 11, 40, 312])

@@ -1,4 +1,4 @@
-"""Issue 16.3, METRICS.md 2: a visit before 1990 is not plausible (rejected), a visit after today
+"""Issue 16.3, docs/METHODS.md 2: a visit before 1990 is not plausible (rejected), a visit after today
 is "dated in the future" (counted apart, never the as-of date), and the as-of date is never after
 today. Before the fix, the 2205 typo below became the as-of date and the 0001 and 9999 visits
 made the monthly series span 8,000 years."""
@@ -11,9 +11,9 @@ from datetime import date
 import pytest
 from conftest import load_files
 
+from dashboard.core.settings import Settings
+from dashboard.engine.metrics import Engine
 from dashboard.export import main as export_main
-from dashboard.metrics import Engine
-from dashboard.settings import Settings
 
 TODAY = date(2025, 2, 1)
 # A: a placeholder baseline (1900-01-01), a real one, infusions 01-02 and 01-05, then a typo 2205.

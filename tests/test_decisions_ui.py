@@ -15,9 +15,9 @@ import pytest
 from conftest import ROOT, load_files
 from streamlit.testing.v1 import AppTest
 
-from dashboard.formatting import percent
-from dashboard.metrics import Cohort, Engine
-from dashboard.settings import Settings
+from dashboard.core.settings import Settings
+from dashboard.engine.metrics import Cohort, Engine
+from dashboard.present.formatting import percent
 
 APP = str(ROOT / "dashboard" / "app.py")
 SAMPLE = ROOT / "sample_data" / "ketamine_clinic_export.csv"

@@ -11,11 +11,11 @@ import sys
 import pytest
 from conftest import ROOT, column, load_files, metrics_for
 
-from dashboard.formatting import count
+from dashboard.core.measures import load_measures_file
+from dashboard.engine.suppression import shown_tables
 from dashboard.ingest import Mapping
 from dashboard.ingest.values import AMBIGUOUS, session_type
-from dashboard.measures import load_measures_file
-from dashboard.suppression import shown_tables
+from dashboard.present.formatting import count
 
 HEADER = "patient_id,session_date,session_type,infusion_number,phq9\n"
 
@@ -190,7 +190,7 @@ def test_the_export_says_which_session_types_it_rejected(tmp_path):
 def test_a_measure_without_a_remission_cut_off_has_no_remission(tmp_path):
     """HAM-A declared without a remission cut-off: remitters and remission rate are empty, in the
     tables and the export (before: 0 and 0.0), and the chart draws no remission line."""
-    from dashboard import charts
+    from dashboard.present import charts
 
     measures = load_measures_file('[hama]\nlabel = "HAM-A"\nrange = [0, 56]\nbetter = "lower"\nmin_baseline = 18\n')
     text = ("patient_id,session_date,session_type,hama\n"
@@ -246,7 +246,7 @@ def test_a_value_given_only_after_as_of_is_not_known_at_as_of():
     at 02-10, the row counts: completed, North."""
     from datetime import date
 
-    from dashboard.metrics import Cohort
+    from dashboard.engine.metrics import Cohort
 
     text = ("patient_id,session_date,session_type,infusion_number,site,planned_infusions,phq9\n"
             "W,2025-01-01,baseline,,,,20\n" "W,2025-01-02,infusion,1,,,20\n" "W,2025-01-05,infusion,2,,,15\n"
@@ -261,7 +261,7 @@ def test_a_value_given_only_after_as_of_is_not_known_at_as_of():
 
 
 def test_the_exports_help_states_each_edge_of_the_contract():
-    """--help carries the same definitions as the app's methods text (dashboard.methods_text)."""
+    """--help carries the same definitions as the app's methods text (dashboard.present.methods_text)."""
     done = subprocess.run([sys.executable, "-m", "dashboard.export", "--help"], cwd=ROOT, capture_output=True, text=True)
     text = " ".join(done.stdout.split())
     for phrase in ("exact repeat", "20 and 20.0", "decimal comma only in files whose delimiter is not a comma",

@@ -7,9 +7,10 @@ from __future__ import annotations
 import pandas as pd
 from conftest import load_fixture
 
-from dashboard import metrics, sql
-from dashboard.metrics import Cohort, Engine
-from dashboard.settings import Settings
+from dashboard.core import sql
+from dashboard.core.settings import Settings
+from dashboard.engine import metrics
+from dashboard.engine.metrics import Cohort, Engine
 
 
 def counting_queries(monkeypatch) -> list[str]:
@@ -78,12 +79,12 @@ def test_start_range_is_kept_per_series_settings(monkeypatch):
 
 
 def test_an_engine_shared_by_threads_answers_each_as_if_alone():
-    """The sample's engine is shared by every session (app_data.OneAtATime): threads asking for
+    """The sample's engine is shared by every session (session_data.OneAtATime): threads asking for
     different settings and cohorts at once each get the tables a lone engine gives."""
     import threading
     from concurrent.futures import ThreadPoolExecutor
 
-    from dashboard.app_data import OneAtATime
+    from dashboard.ui.session_data import OneAtATime
 
     dataset = load_fixture("six_patients.csv")
     shared = OneAtATime(Engine(dataset), threading.RLock())

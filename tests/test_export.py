@@ -1,4 +1,4 @@
-"""python -m dashboard.export: the files and columns of METRICS.md 8, clear errors, suppression,
+"""python -m dashboard.export: the files and columns of docs/METHODS.md 19, clear errors, suppression,
 and a messy export that gives exactly the numbers of the same visits written cleanly."""
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def test_files_and_columns_are_the_contract(tmp_path):
         "durability.csv": "eligible,durable,lost,booster_first,no_follow_up,pending,durability_rate,rate_low,"
                           "rate_high,conservative_rate",
         "rejections.csv": "file,line,column,value,reason",
-        # METRICS.md 13 (funnel.csv only with --funnel-by: test_export_decisions.py).
+        # docs/METHODS.md 19 (funnel.csv only with --funnel-by: test_export_decisions.py).
         "early_improvement.csv": "k,band_from,band_to,patients,no_later_score,responded_later,later_response_rate,"
                                  "rate_low,rate_high,itt_evaluable,itt_responded,itt_rate",
         "reliable_change.csv": "category,patients,denominator,rate,rate_low,rate_high",
@@ -291,7 +291,7 @@ def test_the_export_uses_every_core_a_browser_session_two(tmp_path):
     Printed: the export's threads, DuckDB's default, a browser session's."""
     check = textwrap.dedent("""
         import sys, duckdb
-        from dashboard import db
+        from dashboard.core import db
         made = []
         connect = db.connect
         db.connect = lambda threads=db.THREADS: made.append(connect(threads)) or made[-1]

@@ -1,4 +1,4 @@
-"""python -m dashboard.export, METRICS.md 13: early_improvement.csv, reliable_change.csv,
+"""python -m dashboard.export, docs/METHODS.md 19: early_improvement.csv, reliable_change.csv,
 time_to_response.csv, funnel.csv with --funnel-by, --compare-by adding a `group` column to every
 metric file, --early-bands; on the patients worked out by hand in test_new_metrics.py."""
 
@@ -14,8 +14,8 @@ import pytest
 from conftest import ROOT, load_files, metrics_for
 from test_new_metrics import HAND
 
+from dashboard.engine.metrics import Cohort
 from dashboard.export import FILES, main
-from dashboard.metrics import Cohort
 
 FUNNEL_HEADER = "group,numerator,denominator,rate,target,low_998,low_95,high_95,high_998,position"
 
@@ -177,7 +177,7 @@ K = 11
 def sample_exports(tmp_path_factory):
     """The sample exported at --min-cell 11, of all patients and by site (and by site with the
     funnel of baseline severity: the funnel's own split), and the engine the app would use."""
-    from dashboard.metrics import Engine
+    from dashboard.engine.metrics import Engine
 
     out = tmp_path_factory.mktemp("exports")
     runs = {"plain": [], "split": ["--compare-by", "site"],
@@ -221,10 +221,10 @@ def test_export_by_site_at_eleven_is_the_apps_comparison_view(sample_exports):
     """--compare-by site --min-cell 11: every metric file holds, cell for cell, the table the app's
     comparison view shows (the groups suppressed with the whole cohort: shown_metrics(metrics,
     overall), as dashboard/app.py calls it), and funnel.csv the "Compare fairly" panel's funnel."""
+    from dashboard.core.settings import Settings
+    from dashboard.engine.metrics import Engine
+    from dashboard.engine.suppression import shown_metrics
     from dashboard.export import WEEKLY_FILE
-    from dashboard.metrics import Engine
-    from dashboard.settings import Settings
-    from dashboard.suppression import shown_metrics
 
     out, engine = sample_exports
     s = Settings(min_cell=K)
@@ -236,7 +236,7 @@ def test_export_by_site_at_eleven_is_the_apps_comparison_view(sample_exports):
     # Not all hidden: most of each group's counts are shown.
     response = written_cells(out / "split" / "response_by_infusion.csv")
     assert sum(isinstance(r["assessed"], float) for r in response) > len(response) / 2
-    # The funnel, as app_decisions.funnel_shown gives it for another dimension than the comparison's.
+    # The funnel, as decisions.funnel_shown gives it for another dimension than the comparison's.
     by_severity = Engine(load_files((SAMPLE.name, SAMPLE.read_bytes()))).compute(
         s, Cohort(split_by="baseline_severity"), {"funnel"})
     funnel = shown_metrics(by_severity, whole)["funnel"]
@@ -256,8 +256,8 @@ def test_exports_of_all_and_by_site_at_eleven_together_give_no_small_count_away(
     sites'; and Riverside's after 3 infusions in the 50%+ band, 10, too."""
     from test_suppression import assert_nothing_small_recoverable
 
-    from dashboard.settings import Settings
-    from dashboard.suppression import COUNT_COLUMNS, metric_frames, shown_tables
+    from dashboard.core.settings import Settings
+    from dashboard.engine.suppression import COUNT_COLUMNS, metric_frames, shown_tables
 
     out, engine = sample_exports
     s = Settings(min_cell=K)

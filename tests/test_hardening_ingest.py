@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from conftest import FIXTURES, load_files
 
-from dashboard.formatting import csv_bytes, csv_text, neutralise
 from dashboard.ingest import UnreadableFile
 from dashboard.ingest.reading import line_count
+from dashboard.present.formatting import csv_bytes, csv_text, neutralise
 
 SIX = (FIXTURES / "six_patients.csv").read_bytes()  # 35 lines, LF
 
@@ -38,7 +38,7 @@ def clean_lines(n: int, first: int = 2) -> list[str]:
 @pytest.mark.parametrize("newline", [b"\r", b"\r\n", b"\n"])
 def test_the_row_limit_counts_lines_however_they_end(monkeypatch, newline):
     """Before: a file whose lines end in a lone CR counted 0 lines, so any number of them was read."""
-    from dashboard.app_data import Export, Inputs, check_size
+    from dashboard.ui.session_data import Export, Inputs, check_size
 
     monkeypatch.setenv("DASHBOARD_MAX_ROWS", "30")
     data = SIX.replace(b"\n", newline)
@@ -162,9 +162,9 @@ def test_the_cli_rejections_csv_neutralises_a_tab_formula(tmp_path):
 
 
 def test_the_report_zip_neutralises_a_tab_formula_in_a_group():
-    from dashboard import report
-    from dashboard.metrics import Cohort, Engine
-    from dashboard.settings import Settings
+    from dashboard.core.settings import Settings
+    from dashboard.engine.metrics import Cohort, Engine
+    from dashboard.present import report
 
     text = (FIXTURES.parent.parent / "sample_data" / "ketamine_clinic_export.csv").read_text()
     dataset = load_files(("x.csv", text.replace(",North,", ',"\t=HYPERLINK(1)",').encode()))

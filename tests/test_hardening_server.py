@@ -23,9 +23,9 @@ from browser_support import NO_CHROMIUM
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from dashboard import app_downloads, db
-from dashboard.ingest import UnreadableFile, load
-from dashboard.ingest import reading
+from dashboard.core import db
+from dashboard.ingest import UnreadableFile, load, reading
+from dashboard.ui import downloads
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -164,7 +164,7 @@ def media_store(monkeypatch):
     return manager
 
 
-def deferred_download(manager, files: app_downloads.SessionFiles, content: bytes, name: str) -> str:
+def deferred_download(manager, files: downloads.SessionFiles, content: bytes, name: str) -> str:
     """What a click does: Streamlit runs the button's callable and stores what it gives."""
     def data():
         files.made(content, "text/csv", name)
@@ -174,17 +174,17 @@ def deferred_download(manager, files: app_downloads.SessionFiles, content: bytes
 
 
 def test_a_download_is_removed_when_the_session_ends(media_store):
-    files = app_downloads.SessionFiles()
+    files = downloads.SessionFiles()
     served = deferred_download(media_store, files, b"patient_id\nP1\n", "patients_who_stopped_early.csv")
     assert media_store.read_file(served).content == b"patient_id\nP1\n"
-    app_downloads._release(files)  # what Streamlit calls when the session's resources go
+    downloads._release(files)  # what Streamlit calls when the session's resources go
     assert media_store.read_file(served) is None
     assert not files.held
 
 
 def test_a_download_is_removed_soon_after_it_was_made(media_store, monkeypatch):
-    monkeypatch.setattr(app_downloads, "KEEP_SECONDS", 0.2)
-    files = app_downloads.SessionFiles()
+    monkeypatch.setattr(downloads, "KEEP_SECONDS", 0.2)
+    files = downloads.SessionFiles()
     served = deferred_download(media_store, files, b"line,reason\n3,x\n", "rejections.csv")
     assert media_store.read_file(served) is not None
     deadline = time.monotonic() + 5
@@ -228,7 +228,7 @@ def test_a_killed_run_leaves_nothing_once_the_next_one_starts(tmp_path):
     crashing = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent("""
             import os, sys, time
-            from dashboard import db
+            from dashboard.core import db
             con = db.connect()
             open(os.path.join(db.run_directory(), "upload-x.csv"), "w").write("P1,2025-01-01,20\\n")
             print(db.run_directory(), flush=True)
@@ -244,7 +244,7 @@ def test_a_killed_run_leaves_nothing_once_the_next_one_starts(tmp_path):
     other_host.mkdir()
     alive = base / f"run-{os.uname().nodename}-{os.getpid()}-abcdefgh"
     alive.mkdir()
-    out = subprocess.run([sys.executable, "-c", "from dashboard import db; print(db.run_directory())"],
+    out = subprocess.run([sys.executable, "-c", "from dashboard.core import db; print(db.run_directory())"],
                          cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip()
     assert not os.path.exists(left)
     assert (base / "notes.txt").exists() and other_host.exists() and alive.exists()
@@ -325,7 +325,7 @@ def test_the_app_says_so_for_a_very_wide_file():
 
 def test_at_most_so_many_dimensions_are_offered_as_filters():
     """60 cohort columns of two values each: 20 are offered, the others named in a note."""
-    from dashboard.app_sidebar import MAX_FILTER_DIMENSIONS
+    from dashboard.ui.sidebar import MAX_FILTER_DIMENSIONS
 
     at = AppTest.from_file(APP, default_timeout=120).run()
     data = wide_export(65, rows=12).replace(b"v0", b"a").replace(b"v1", b"b").replace(b"v2", b"a")

@@ -250,7 +250,7 @@ def test_a_large_file_read_in_place_equals_it_read_whole(tmp_path, tail, in_plac
     """The export hands ingest a path, not bytes: a large file is read by DuckDB where it lies when
     every record is one line, and otherwise whole, as uploaded bytes are. Both give the same rows,
     rejections (lines included) and description."""
-    from dashboard import db
+    from dashboard.core import db
     from dashboard.ingest import load
     from dashboard.ingest.reading import _read_in_place
 

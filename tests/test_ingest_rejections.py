@@ -1,4 +1,4 @@
-"""Every rule of METRICS.md 6 on fixtures/every_rejection.csv, line by line (header = line 1):
+"""Every rule of docs/METHODS.md 17 on fixtures/every_rejection.csv, line by line (header = line 1):
 
   2  baseline, kept                       8  repeats line 3 once parsed ("Infusion"): exact repeat
   3  infusion 01-03, kept                 9  PHQ-9 31: value out of range, row kept
@@ -46,7 +46,7 @@ def test_every_rejection_reason_with_its_line():
 
 def test_missing_values_with_spaces_around_them_are_missing():
     """NA, N/A, - and empty cells are missing values however many spaces surround them
-    (METRICS.md 6): a session type "  NA   " is an infusion, an infusion number or score "  n/a  "
+    (docs/METHODS.md 17): a session type "  NA   " is an infusion, an infusion number or score "  n/a  "
     is no value, and only the row whose patient id is "   N/A   " is rejected."""
     ds = load_files(("spaced.csv", (
         "patient_id,session_date,session_type,infusion_number,phq9\n"
@@ -64,7 +64,7 @@ def test_scores_however_the_number_is_written():
     every other way of writing a number must read the same as before that shortcut: 07, 7.0, " 7 ",
     +7 are 7; 7.5 is 7.5; 1e1 is not a number (issue 15: only digits with a decimal point are);
     27 is PHQ-9's top; 28 and -1 are out of range. Line 12 repeats line 11 once parsed (7 and 7.0
-    both times: an exact repeat, METRICS.md 6, rejected whole); lines 13-14 are one visit whose
+    both times: an exact repeat, docs/METHODS.md 17, rejected whole); lines 13-14 are one visit whose
     PHQ-9 reads 8 both times (8 and 08) and whose GAD-7 conflicts (8, 9), so that the visit has no
     GAD-7. The export keeps only PHQ-9 (score_measures) and lists the same rejections."""
     text = ("patient_id,session_date,phq9,gad7\n"

@@ -1,4 +1,4 @@
-"""Limits of one session (dashboard/app_data.py, dashboard/db.py): too many rows is a plain
+"""Limits of one session (dashboard/ui/session_data.py, dashboard/core/db.py): too many rows is a plain
 message, not a stack; DuckDB's memory, threads and spill directory come from the environment;
 a session's DuckDB connection is closed when its upload is replaced and when Streamlit releases
 the session's resources (what it does when the browser disconnects)."""
@@ -15,7 +15,7 @@ import streamlit as st
 from conftest import FIXTURES, ROOT
 from streamlit.testing.v1 import AppTest
 
-from dashboard import db
+from dashboard.core import db
 
 APP = str(ROOT / "dashboard" / "app.py")
 SIX = (FIXTURES / "six_patients.csv").read_bytes()  # 35 lines
@@ -120,7 +120,7 @@ def test_released_session_resources_close_the_connection_and_a_reconnect_reads_a
 
 def test_duckdb_limits_come_from_the_environment(tmp_path):
     spill = tmp_path / "spill"
-    code = ("from dashboard import db; c = db.connect(); print(c.execute(\"SELECT current_setting('memory_limit'), "
+    code = ("from dashboard.core import db; c = db.connect(); print(c.execute(\"SELECT current_setting('memory_limit'), "
             "current_setting('threads'), current_setting('temp_directory'), "
             "current_setting('max_temp_directory_size')\").fetchone())")
     env = {**os.environ, "DASHBOARD_DUCKDB_MEMORY": "300MB", "DASHBOARD_DUCKDB_THREADS": "1",

@@ -17,8 +17,8 @@ from datetime import datetime, timezone
 import pytest
 from conftest import FIXTURES, ROOT, column, load_fixture
 
-from dashboard.metrics import Engine
-from dashboard.settings import Settings
+from dashboard.core.settings import Settings
+from dashboard.engine.metrics import Engine
 
 DOC = ROOT / "docs" / "METHODS.md"
 EXAMPLE = "methods_worked_example.csv"
@@ -254,7 +254,7 @@ def test_step_6_reliable_change_and_time_to_response(doc, m):
 # --- Pointers to the document ---------------------------------------------------------------------
 
 def test_the_apps_methods_panel_ends_with_the_pointer(m, monkeypatch):
-    from dashboard import app_methods
+    from dashboard.ui import methods
 
     calls = []
 
@@ -265,8 +265,8 @@ def test_the_apps_methods_panel_ends_with_the_pointer(m, monkeypatch):
         def dataframe(self, frame, *args, **kwargs):
             calls.append(("dataframe", frame))
 
-    monkeypatch.setattr(app_methods, "st", FakeStreamlit())
-    app_methods.methods(m, "Scores taken before each infusion.")
+    monkeypatch.setattr(methods, "st", FakeStreamlit())
+    methods.methods(m, "Scores taken before each infusion.")
     kind, text = calls[-1]
     assert kind == "markdown" and "docs/METHODS.md" in text
 
@@ -278,7 +278,7 @@ def test_the_exports_help_points_to_the_document():
 
 
 def test_the_reports_methods_point_to_the_document(engine, m):
-    from dashboard import report
+    from dashboard.present import report
 
     page = report.report_html(engine.dataset, m, made_at=datetime(2026, 3, 4, tzinfo=timezone.utc))
     methods = re.search(r'<h3 id="methods">Methods</h3>\s*<p>(.*?)</p>', page, re.S)
@@ -287,7 +287,9 @@ def test_the_reports_methods_point_to_the_document(engine, m):
 
 
 def test_nothing_in_the_repository_points_outside_it():
-    outside = ("../" + "shared", "shared/" + "METRICS")
+    # The contract the team keeps beside the project is not shipped with it: the project's own
+    # methods are docs/METHODS.md, and nothing names the other file.
+    outside = ("../" + "shared", "shared/" + "METRICS", "METRICS" + ".md")
     found = []
     for path in ROOT.rglob("*"):
         parts = path.relative_to(ROOT).parts

@@ -1,5 +1,5 @@
 """Filters select patients, never single visits; a split gives the same tables per group; every
-measure gets a trajectory; a measures file adds scales (METRICS.md 1, 3, 7)."""
+measure gets a trajectory; a measures file adds scales (docs/METHODS.md 1, 3, 15)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 from conftest import SHARED_DATA, column, load_files, load_fixture, metrics_for
 
-from dashboard.measures import load_measures_file
-from dashboard.metrics import Cohort
+from dashboard.core.measures import load_measures_file
+from dashboard.engine.metrics import Cohort
 
 SITES = """patient_id,session_date,session_type,phq9,gad7,site,route
 A,2025-01-01,baseline,20,15,North,IV
@@ -96,7 +96,7 @@ def test_measures_file_adds_a_scale():
 
 
 def test_measures_file_errors_are_plain():
-    from dashboard.measures import MeasuresFileError
+    from dashboard.core.measures import MeasuresFileError
 
     with pytest.raises(MeasuresFileError, match="range"):
         load_measures_file('[x]\nlabel = "X"\n')

@@ -1,4 +1,4 @@
-"""Metrics against numbers worked out by hand (METRICS.md 2-5).
+"""Metrics against numbers worked out by hand (docs/METHODS.md).
 
 fixtures/six_patients.csv, PHQ-9, planned 6, gap 21 days, min baseline 10, 50% reduction.
 as_of = 2025-03-10 (E's booster, the latest visit).

@@ -1,6 +1,6 @@
 """Issue 13, the engine: early improvement and later response, reliable change and recovery,
 baseline severity as a dimension, time to response (Kaplan-Meier) and the funnel's exact
-binomial limits (METRICS.md 9-12). Each number on a handful of patients worked out by hand,
+binomial limits (docs/METHODS.md). Each number on a handful of patients worked out by hand,
 cross-checked against statsmodels (Wilson), lifelines (Kaplan-Meier) and scipy's binomial
 (funnel limits), and invariants on random clinics (hypothesis)."""
 
@@ -19,10 +19,10 @@ from conftest import column, load_files, metrics_for
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dashboard.funnel import FUNNEL_PROBABILITIES, funnel_limits, funnel_position
-from dashboard.measures import load_measures_file
-from dashboard.metrics import Cohort, Engine
-from dashboard.settings import Settings
+from dashboard.core.measures import load_measures_file
+from dashboard.core.settings import Settings
+from dashboard.engine.funnel import FUNNEL_PROBABILITIES, funnel_limits, funnel_position
+from dashboard.engine.metrics import Cohort, Engine
 
 Z = 1.959963984540054  # the 97.5% normal quantile, as lifelines uses it
 
@@ -337,7 +337,7 @@ def test_funnel_limits_by_hand_and_positions():
 
 
 def scipy_limit(p: float, n: int, theta: float) -> float:
-    """METRICS.md 12 word for word, r found by walking up scipy's binomial distribution function."""
+    """docs/METHODS.md 13 word for word, r found by walking up scipy's binomial distribution function."""
     from scipy.stats import binom
 
     r = 0
@@ -545,7 +545,7 @@ def test_small_counts_of_the_new_tables_are_hidden_and_cannot_be_worked_out():
     its target's totals, the groups to the whole)."""
     from test_suppression import assert_nothing_small_recoverable
 
-    from dashboard.suppression import metric_frames, shown_metrics
+    from dashboard.engine.suppression import metric_frames, shown_metrics
 
     ds = load_files(("hand.csv", HAND.encode()))
     engine = Engine(ds)

@@ -1,6 +1,6 @@
 """A real trial's visit-level export (tests/data, see its README): HAM-D17, four treatment
 visits, real monotone dropout. It must load with no mapping and no rejection, and its dropout
-must match a count by hand that applies METRICS.md 2."""
+must match a count by hand that applies docs/METHODS.md 2."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_dropout_matches_a_count_by_hand(trial):
 
 def test_response_split_by_therapy(trial):
     """Post timing (HAM-D taken at the visit, after treatment): drug responds more than placebo."""
-    from dashboard.metrics import Cohort
+    from dashboard.engine.metrics import Cohort
 
     m = metrics_for(trial, Cohort.of(split_by="Therapy"), measure="hamd17", planned=4, score_timing="post")
     drug, placebo = (column(m.response, "rate", g)[-1] for g in ("DRUG", "PLACEBO"))

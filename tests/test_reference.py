@@ -1,4 +1,4 @@
-"""The engine against an independent, naive implementation of METRICS.md 2-5 (tests/reference.py).
+"""The engine against an independent, naive implementation of docs/METHODS.md (tests/reference.py).
 
 Random small exports, shaped around the edges of random settings (a baseline exactly on the
 baseline window's edge and one day outside, gaps of exactly series_gap_days and one more, a
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
+import reference as ref
 from conftest import load_files, metrics_for
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-
-import reference as ref
 from reference import RefSettings, Visit
-from dashboard.measures import load_measures_file
+
+from dashboard.core.measures import load_measures_file
 
 EXAMPLES = int(os.environ.get("REFERENCE_EXAMPLES", "200"))
 
@@ -47,7 +47,7 @@ EARLIEST, LATEST = date(2024, 1, 1), date(2026, 6, 1)
 # A custom measure, declared by a measures file, with no remission cut-off and no min_baseline.
 KSI_TOML = '[ksi]\nlabel = "KSI"\nrange = [0, 40]\nbetter = "lower"\n'
 MEASURES = load_measures_file(KSI_TOML)
-# From the contract's measure table (section 1), not from dashboard.measures:
+# From the contract's measure table (section 1), not from dashboard.core.measures:
 # measure -> (highest score, remission cut-off, min_baseline)
 SCALES = {"phq9": (27, 4.0, 10.0), "gad7": (21, 4.0, 10.0), "ksi": (40, None, 0.0)}
 HEADER = ["patient_id", "session_date", "session_type", "infusion_number", "phq9", "gad7", "ksi", "planned_infusions"]
@@ -172,7 +172,8 @@ def patient_rows(draw, pid: str, cfg: dict) -> list:
     # planned_infusions: usually absent; else on some rows, values may differ between rows, the
     # first infusion's cell sometimes empty; rarely not a count at all.
     planned_mode = draw(st.sampled_from(["none", "none", "all", "some", "first_empty"]))
-    value = st.one_of(st.integers(1, 10).map(str), st.sampled_from(["0", "x"]) if draw(st.integers(0, 9)) == 0 else st.integers(1, 10).map(str))
+    odd = st.sampled_from(["0", "x"]) if draw(st.integers(0, 9)) == 0 else st.integers(1, 10).map(str)
+    value = st.one_of(st.integers(1, 10).map(str), odd)
 
     def planned_cell(is_first_infusion: bool):
         if planned_mode == "none" or (planned_mode == "first_empty" and is_first_infusion):
@@ -244,7 +245,8 @@ def examples(draw) -> Example:
     )
     runs = []
     for timing in (cfg["score_timing"], "post" if cfg["score_timing"] == "pre" else "pre"):
-        measure = cfg["measure"] if not runs else draw(st.sampled_from(sorted(SCALES) if not AVOID_NO_CUTOFF_MEASURE else ["phq9", "gad7"]))
+        scales = sorted(SCALES) if not AVOID_NO_CUTOFF_MEASURE else ["phq9", "gad7"]
+        measure = cfg["measure"] if not runs else draw(st.sampled_from(scales))
         runs.append(dict(cfg, score_timing=timing, measure=measure, as_of=draw(st.one_of(st.none(), in_span))))
     if AVOID_PLANNED_AFTER_AS_OF:
         for r in rows:

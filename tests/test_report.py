@@ -1,4 +1,4 @@
-"""The report for the minutes (dashboard.report): one self-contained HTML page with every section,
+"""The report for the minutes (dashboard.present.report): one self-contained HTML page with every section,
 headline and chart (drawn offline by vl-convert), numbers from the suppressed tables at the shared
 reports' minimum cell size, no patient id, user text escaped; chart files and CSV files; the CLI's
 --report; the app's download expander; and the page in a real browser, printed to PDF."""
@@ -19,10 +19,10 @@ import pytest
 from browser_support import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM
 from conftest import FIXTURES, ROOT, load_files, load_fixture, metrics_for
 
-from dashboard.labels import TILE_LABELS
-from dashboard import headlines, report
-from dashboard.metrics import Cohort, Engine
-from dashboard.settings import Settings
+from dashboard.core.settings import Settings
+from dashboard.engine.metrics import Cohort, Engine
+from dashboard.present import headlines, report
+from dashboard.present.labels import TILE_LABELS
 
 SAMPLE = ROOT / "sample_data" / "ketamine_clinic_export.csv"
 MADE_AT = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
@@ -257,9 +257,9 @@ def test_panel_charts_are_valid_vega_lite_and_the_version_is_bundled(six):
 
 
 def test_labels_are_the_apps():
-    from dashboard import app_methods
+    from dashboard.ui import methods
 
-    assert report.SETTING_NAMES is app_methods.SETTING_NAMES  # one definition, in dashboard/labels.py
+    assert report.SETTING_NAMES is methods.SETTING_NAMES  # one definition, in dashboard/present/labels.py
 
 
 def test_missing_tables_are_a_plain_error():
@@ -298,7 +298,7 @@ def test_table_csvs(sample):
     rows = list(csv.DictReader(io.StringIO(files["response_by_infusion.csv"].decode())))
     assert rows[0]["n"] == "1" and 0 < float(rows[1]["rate"]) < 1  # unrounded fractions
     late = list(csv.DictReader(io.StringIO(files["late_response.csv"].decode())))
-    # After the last infusion no one can respond later: 0, shown as 0 (METRICS.md 7), not "<11".
+    # After the last infusion no one can respond later: 0, shown as 0 (docs/METHODS.md 15), not "<11".
     assert late[-1]["late_responders"] == "0" and late[-1]["late_response_rate"] in ("", "0.0")
     blob = b"".join(files.values()).decode()
     assert "patient_id" not in blob
@@ -348,7 +348,7 @@ def test_cli_writes_the_report(tmp_path):
 
 def test_cli_without_report_does_not_load_it():
     code = ("import sys; import dashboard.export; "
-            "print('dashboard.report' in sys.modules, 'vl_convert' in sys.modules)")
+            "print('dashboard.present.report' in sys.modules, 'vl_convert' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert result.stdout.split() == ["False", "False"], result.stderr
 
@@ -361,10 +361,11 @@ def _downloads_app(root: str) -> None:
     sys.path.insert(0, root)
     from pathlib import Path
 
-    from dashboard import app_report, db
+    from dashboard.core import db
+    from dashboard.core.settings import Settings
+    from dashboard.engine.metrics import Engine
     from dashboard.ingest import load
-    from dashboard.metrics import Engine
-    from dashboard.settings import Settings
+    from dashboard.ui import report_panel
 
     if "engine" not in st.session_state:
         path = Path(root) / "tests" / "fixtures" / "six_patients.csv"
@@ -374,7 +375,7 @@ def _downloads_app(root: str) -> None:
     settings = Settings()
     shown = engine.compute(settings, tables=["response"])  # as the app computes for one open tab
     with st.expander("Report and downloads"):
-        app_report.downloads(dataset, shown, None, ["Site: North"],
+        report_panel.downloads(dataset, shown, None, ["Site: North"],
                              complete=lambda: (engine.compute(settings), None))
 
 

@@ -1,4 +1,4 @@
-"""Issue 13's sections of the report (dashboard.report_decisions): days to response, "Keep going?"
+"""Issue 13's sections of the report (dashboard.present.report_decisions): days to response, "Keep going?"
 at infusion 3, as services report it and fair comparisons, each with its sentence, chart and
 table, at the report's minimum cell size; numbers checked against MetricTables computed directly."""
 
@@ -12,11 +12,11 @@ from conftest import ROOT, load_files
 from test_decisions_ui import OUTLIER, series_csv
 from test_report import drawn, readable, svgs
 
-from dashboard import report
-from dashboard.app_panels import with_group_title
-from dashboard.formatting import percent
-from dashboard.metrics import Cohort, Engine
-from dashboard.settings import Settings
+from dashboard.core.settings import Settings
+from dashboard.engine.metrics import Cohort, Engine
+from dashboard.present import report
+from dashboard.present.formatting import percent
+from dashboard.ui.panels import with_group_title
 
 SAMPLE = ROOT / "sample_data" / "ketamine_clinic_export.csv"
 MADE_AT = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
@@ -123,8 +123,8 @@ def test_funnel_section_names_the_outlier():
 @pytest.mark.parametrize("min_cell", [0, 11])
 def test_new_charts_are_valid_vega_lite(sample, split, min_cell):
     """Every chart of the new panels, as the app and the report build them, against the Vega-Lite schema."""
-    from dashboard import charts_decisions
-    from dashboard.suppression import shown_metrics
+    from dashboard.engine.suppression import shown_metrics
+    from dashboard.present import charts_decisions
 
     dataset, engine = sample
     m = with_group_title(engine.compute(Settings(min_cell=min_cell), Cohort(split_by=split)), "Site")

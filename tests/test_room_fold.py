@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from playwright.sync_api import expect
 from browser_support import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, idle, streamlit, wait_for_tile
+from playwright.sync_api import expect
 
 from dashboard.app import PANEL_TABLES
 

@@ -1,4 +1,4 @@
-"""The shared screen does not let hiding small counts rewrite the story (issue 12.2, METRICS.md 7):
+"""The shared screen does not let hiding small counts rewrite the story (issue 12.2, docs/METHODS.md 15):
 in presentation mode every bar chart's shown bars add up to the count its headline gives, a small
 "not known" count is merged into "not responding" rather than hiding a large count beside it, the
 p-charts' period is the one with fewer points hidden, and a p-chart whose shown points would be a
@@ -13,8 +13,8 @@ import pyarrow as pa
 from conftest import ROOT, load_files, metrics_for
 from streamlit.testing.v1 import AppTest
 
-from dashboard.sample import SAMPLE
-from dashboard.suppression import hidden_by_value, shown_metrics, small_points
+from dashboard.engine.sample import SAMPLE
+from dashboard.engine.suppression import hidden_by_value, shown_metrics, small_points
 
 APP = str(ROOT / "dashboard" / "app.py")
 

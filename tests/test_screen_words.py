@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from conftest import ROOT, load_files, metrics_for
 from streamlit.testing.v1 import AppTest
 
-from dashboard.sample import SAMPLE
+from dashboard.engine.sample import SAMPLE
 
 APP = str(ROOT / "dashboard" / "app.py")
 
@@ -112,7 +112,7 @@ def test_compared_groups_say_when_their_differences_could_be_chance():
     58-80%) the panel's sentence says the differences could be chance."""
     import pandas as pd
 
-    from dashboard.headlines import within_chance
+    from dashboard.present.headlines import within_chance
 
     rows = pd.DataFrame({"grp": ["A", "B", "C", "D"], "rate_low": [0.5, 0.6, 0.1, None],
                          "rate_high": [0.7, 0.8, 0.3, None]})

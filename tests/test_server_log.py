@@ -12,7 +12,8 @@ import pytest
 from conftest import ROOT
 from streamlit.testing.v1 import AppTest
 
-from dashboard import chart_specs, charts
+from dashboard.present import charts
+from dashboard.ui import chart_specs
 
 APP = str(ROOT / "dashboard" / "app.py")
 TABS = ["Response", "Keep going?", "Dropout", "Durability", "Trajectories", "As services report it", "Compare fairly",

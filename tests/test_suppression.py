@@ -1,4 +1,4 @@
-"""Small-cell suppression (METRICS.md 7), worked out by hand: primary ("<11"), complementary
+"""Small-cell suppression (docs/METHODS.md 15), worked out by hand: primary ("<11"), complementary
 ("hidden", so that a small count can't be recovered by subtraction), and an independent audit by
 linear programming that no small count can be pinned down from what is shown."""
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from dashboard.suppression import HIDDEN, _cells, shown_tables, shown_metrics
+from dashboard.engine.suppression import HIDDEN, _cells, shown_metrics, shown_tables
 from tests.conftest import load_fixture, metrics_for
 
 K = 11
@@ -49,7 +49,7 @@ def test_off_when_min_cell_is_zero():
 def test_one_small_status_hides_a_second_one():
     """durable 25, lost 8 (< 11), booster 12, no follow-up 15, pending 0: eligible 60, followed up 33.
     lost alone hidden: followed up 33 - durable 25 = 8 gives it away, so the smaller of durable (25)
-    and followed up (33) is hidden too: durable. Pending 0 is shown as 0 (METRICS.md 7). Eligible
+    and followed up (33) is hidden too: durable. Pending 0 is shown as 0 (docs/METHODS.md 15). Eligible
     60 - 12 - 15 - 0 = 33 = durable + lost: still two unknowns for lost, which a reader knows only
     to lie in 1..10 (durable at least 11). The rates use durable and lost: all hidden."""
     row = shown_tables({"durability": durability(durable=25, lost=8, booster_first=12, no_follow_up=15,
@@ -65,7 +65,7 @@ def test_a_count_given_away_by_two_sums_together():
     completed (12 < 17) is hidden. Then no single sum has one unknown, but together they do:
     in progress = started 20 - ended 17 = 3. So started is hidden too (its sum's only shown cell).
     Its other sum, started = usable 20 + no baseline 0 + below 0, with the zeros shown as 0
-    (METRICS.md 7), would give started back: usable is hidden as well."""
+    (docs/METHODS.md 15), would give started back: usable is hidden as well."""
     row = shown_tables({"summary": summary()}, K)["summary"].iloc[0]
     assert (row.dropped, row.in_progress) == ("<11", "<11")
     assert (row.completed, row.patients_started, row.usable_baseline) == (HIDDEN, HIDDEN, HIDDEN)
@@ -109,7 +109,7 @@ def test_six_patients_every_tab_at_three():
     is hidden (5 - 3 would give the 2 completed away). The dropouts' statuses (1 not responding and
     1 not known after 2 infusions, 1 not responding after 3) are merged into "not responding or not
     known" before hiding (suppression.coarsened). No patient lacks a baseline, which reads 0, not
-    "<3" (METRICS.md 7)."""
+    "<3" (docs/METHODS.md 15)."""
     m = metrics_for(load_fixture("six_patients.csv"), min_cell=3)
     shown = shown_metrics(m)
     summary = shown["summary"].iloc[0]
@@ -122,7 +122,7 @@ def test_six_patients_every_tab_at_three():
 
 def shown_frames(m, overall=None):
     """The tables as suppression reads them (statuses merged when a 'not known' count is small)."""
-    from dashboard.suppression import coarsened, metric_frames
+    from dashboard.engine.suppression import coarsened, metric_frames
     frames = metric_frames(m) | (metric_frames(overall, "overall.") if overall is not None else {})
     return {name: frame.reset_index(drop=True) for name, frame in coarsened(frames, m.settings.min_cell).items()}
 
@@ -167,7 +167,7 @@ def assert_nothing_small_recoverable(frames, shown, k):
 def test_sample_data_split_by_site_nothing_small_recoverable():
     from pathlib import Path
 
-    from dashboard.metrics import Cohort
+    from dashboard.engine.metrics import Cohort
     from tests.conftest import load_files
 
     path = Path(__file__).resolve().parent.parent / "sample_data" / "ketamine_clinic_export.csv"

@@ -3,7 +3,7 @@
 A single day's counts are small, so with suppression on the daily curve was hidden whole. The
 curve is now pooled by week since the first infusion (days 0-6 are week 1): the Kaplan-Meier
 estimate at the end of each week, with the week's responses and censorings summed and the number
-at risk at its start (dashboard.metrics.weekly_time_to_response); suppression then applies to
+at risk at its start (dashboard.engine.metrics.weekly_time_to_response); suppression then applies to
 those weekly rows. Checked on a handful of patients by hand, against the daily curve and lifelines
 on random data (hypothesis), on the sample at min_cell 11, and in the export: with --min-cell 2 or
 more its daily file leaves every day's counts and shares empty, and the weeks are written to
@@ -23,10 +23,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_new_metrics import PROPERTIES, clinics, to_csv
 
-from dashboard import decisions_text as words
-from dashboard.metrics import WEEKLY_COLUMNS, Cohort, Engine, weekly_time_to_response
-from dashboard.settings import Settings
-from dashboard.suppression import HIDDEN, metric_frames, shown_metrics
+from dashboard.core.settings import Settings
+from dashboard.engine.metrics import WEEKLY_COLUMNS, Cohort, Engine, weekly_time_to_response
+from dashboard.engine.suppression import HIDDEN, metric_frames, shown_metrics
+from dashboard.present import decisions_text as words
 
 SAMPLE = ROOT / "sample_data" / "ketamine_clinic_export.csv"
 DAY0 = date(2025, 1, 6)
@@ -298,7 +298,7 @@ def as_shown(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_export_at_eleven_writes_the_days_empty_and_the_weeks_as_shown(sample, tmp_path):
-    """--min-cell 11: time_to_response.csv keeps METRICS.md 13's columns and one row per day with
+    """--min-cell 11: time_to_response.csv keeps docs/METHODS.md 19's columns and one row per day with
     an event, but every day's counts and shares are empty (beside the weekly shares, a day's counts,
     even hidden one by one, could be worked out by trying the few splits of a week: day 2's 9
     censored was). time_to_response_weekly.csv holds the weekly curve as the app and the report

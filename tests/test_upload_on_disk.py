@@ -1,4 +1,4 @@
-"""An upload is kept on disk, not in memory (issue 16.14; dashboard/app_data.Export): copied to a
+"""An upload is kept on disk, not in memory (issue 16.14; dashboard/ui/session_data.Export): copied to a
 file of the server process's private run directory a chunk at a time, its lines counted there, read
 by DuckDB in place, and removed with the session's last reference to it. A session reading uploads
 has a DuckDB memory limit that grows with their size (db.upload_memory_limit).
@@ -14,9 +14,9 @@ import pytest
 from conftest import FIXTURES, ROOT
 from streamlit.testing.v1 import AppTest
 
-from dashboard import db
-from dashboard.app_data import Export, Inputs, check_size
+from dashboard.core import db
 from dashboard.ingest import UnreadableFile, load, reading
+from dashboard.ui.session_data import Export, Inputs, check_size
 
 APP = str(ROOT / "dashboard" / "app.py")
 SIX = (FIXTURES / "six_patients.csv").read_bytes()
@@ -33,7 +33,7 @@ class Chunky(io.BytesIO):
 
 
 def test_an_export_is_a_private_file_copied_a_chunk_at_a_time(monkeypatch):
-    import dashboard.app_data as app_data
+    import dashboard.ui.session_data as app_data
 
     monkeypatch.setattr(app_data, "_CHUNK", 10)
     Chunky.largest = 0
@@ -136,10 +136,10 @@ def test_an_upload_that_needs_more_memory_than_its_size_allows_is_read_again(mon
     then read again under the default limit, not refused."""
     import duckdb
 
-    from dashboard import app_data
+    from dashboard.ui import session_data
 
     limits = []
-    real = app_data.load
+    real = session_data.load
 
     def load(con, files, *args, **kwargs):
         if files[0][0] != "six_patients.csv":  # the sample
@@ -149,7 +149,7 @@ def test_an_upload_that_needs_more_memory_than_its_size_allows_is_read_again(mon
             raise duckdb.OutOfMemoryException("Out of Memory Error: could not allocate block")
         return real(con, files, *args, **kwargs)
 
-    monkeypatch.setattr(app_data, "load", load)
+    monkeypatch.setattr(session_data, "load", load)
     at = AppTest.from_file(APP, default_timeout=90).run()
     at.sidebar.file_uploader[0].set_value(("six_patients.csv", SIX, "text/csv"))
     at = at.run()

@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, load_files
 from streamlit.testing.v1 import AppTest
 
-from dashboard import db
+from dashboard.core import db
 from dashboard.ingest import UnreadableFile, reading
 
 APP = str(ROOT / "dashboard" / "app.py")

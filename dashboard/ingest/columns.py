@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 
-from dashboard.measures import BUILTIN, Measure, measure_for_header, normalise_header
+from dashboard.core.measures import BUILTIN, Measure, measure_for_header, normalise_header
 
 # Canonical column -> header spellings seen in EHR exports (compared after normalise_header).
 CANONICAL_ALIASES: dict[str, tuple[str, ...]] = {
@@ -144,7 +144,7 @@ def plan_columns(headers: list[str], measures: dict[str, Measure], mapping: Mapp
             plan.dimensions[i] = target  # a mapping file naming a dimension
         elif canonical == "patient_id":
             # A second patient id column (say MRN beside Patient ID) is not made a dimension:
-            # patient ids never appear in filters, charts or groups (METRICS.md 7).
+            # patient ids never appear in filters, charts or groups (docs/METHODS.md 15).
             plan.how[i] = "not used: a second patient id column"
             continue
         else:

@@ -1,5 +1,5 @@
 """Exports in, DuckDB tables `visits` (a view of the parsed rows), `scores`, `patients`, `patient_dims`
-and `rejections` out (METRICS.md 1 and 6)."""
+and `rejections` out (docs/METHODS.md 1 and 6)."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from dashboard import db, sql
+from dashboard.core import db, sql
+from dashboard.core.measures import BUILTIN, Measure, measure_for_header, normalise_header
 from dashboard.ingest.columns import ColumnPlan, Mapping, MappingError, plan_columns
 from dashboard.ingest.reading import RawFile, UnreadableFile, drop_raw, read_file
 from dashboard.ingest.values import AMBIGUOUS, DATE_STYLE_NAMES, session_type
-from dashboard.measures import BUILTIN, Measure, measure_for_header, normalise_header
 
 if TYPE_CHECKING:  # pandas is slow to import, and reading the files needs none of it
     import pandas as pd
@@ -84,10 +84,10 @@ class Dataset:
     con: duckdb.DuckDBPyConnection
     files: list[FileSummary]
     measures: dict[str, Measure]
-    # Session types as written that read as more than one kind of visit (METRICS.md 1), each with
+    # Session types as written that read as more than one kind of visit (docs/METHODS.md 1), each with
     # its rows, most rows first: their rows are rejected until a mapping names their kind.
     ambiguous_session_types: list[tuple[str, int]] = field(default_factory=list)
-    # The bundled synthetic sample (dashboard.sample), set by whoever loaded it: said wherever the
+    # The bundled synthetic sample (dashboard.engine.sample), set by whoever loaded it: said wherever the
     # data is named, so that a meeting never mistakes it for a clinic's patients.
     is_sample: bool = False
 
@@ -150,7 +150,7 @@ def load(
     planned_infusions); None builds them all. Likewise `score_measures` limits the scores kept to
     those measures (the export needs only the primary one); every cell of every measure is still
     checked and its rejection listed. Afterwards the connection is locked down
-    (dashboard.db): load new files into a new connection."""
+    (dashboard.core.db): load new files into a new connection."""
     measures = measures or BUILTIN
     if not files:
         raise UnreadableFile("No file was given. Expected one or more CSV or Excel visit exports.")
@@ -186,7 +186,7 @@ def load(
         style, reason, read_as = _date_style(con, file_idx, mapping.date_style if mapping else "auto")
         con.execute(
             "INSERT INTO input_files VALUES ($f, $name, $style, $decimal_comma)",
-            # A decimal comma only where the comma does not separate the cells (METRICS.md 1).
+            # A decimal comma only where the comma does not separate the cells (docs/METHODS.md 1).
             {"f": file_idx, "name": name, "style": read_as, "decimal_comma": raw.kind == "csv" and raw.delimiter != "comma"},
         )
         summaries.append(
@@ -364,7 +364,7 @@ def _column_role(plan: ColumnPlan, i: int) -> tuple[str, str | None]:
 
 
 def _date_style(con, file_idx: int, requested: str) -> tuple[str, str, str]:
-    """The file's date style and why, in words (METRICS.md 1: detected per file and stated), and
+    """The file's date style and why, in words (docs/METHODS.md 1: detected per file and stated), and
     the style its day/month dates are read in (the same, unless most of its dates are ISO)."""
     if requested != "auto":
         return requested, "set by the mapping", requested

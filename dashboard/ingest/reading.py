@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from dashboard import db
+from dashboard.core import db
 from dashboard.ingest.header import TITLE_LINES, Header, find_header, header_index, title_text
-from dashboard.ingest.lines import file_line_count, line_count, unclosed_quote  # app_data.check_size
+from dashboard.ingest.lines import file_line_count, line_count, unclosed_quote  # noqa: F401 (line counts: session_data.check_size, tests)
 
 DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 csv.field_size_limit(2**31 - 1)  # a long free-text field is data, not an error
@@ -99,7 +99,8 @@ def read_file(con: duckdb.DuckDBPyConnection, name: str, data: bytes | None, tab
         raise UnreadableFile(_office_file_message(name, data))
     text, encoding = decode(data)
     if _looks_binary(text):
-        raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). Expected a CSV or Excel export.")
+        raise UnreadableFile(f"{name}: this does not look like a text table (it holds binary data). "
+                             "Expected a CSV or Excel export.")
     text, rebroken = _one_kind_of_line_break(text)
     # DuckDB reads the bytes as they are only when they are the text (valid UTF-8, line breaks untouched).
     as_is = encoding in ("UTF-8", "UTF-8 with BOM") and not rebroken
@@ -549,7 +550,7 @@ def check_workbook(name: str, data: bytes, whole: bool = True) -> WorkbookCheck:
     """Refuse, with a plain message, a workbook that would unpack past the bounds above, before
     openpyxl parses any of it. With whole False, only the zip's directory, the parts naming the
     first sheet and that sheet up to its dimension are read: enough to count its rows when the
-    sheet states them (app_data.check_size), not to bound what reading it takes."""
+    sheet states them (session_data.check_size), not to bound what reading it takes."""
     directory = _zip_directory_size(data)
     if directory > _MAX_DIRECTORY:
         raise _refused(name, f"its zip directory is {_size(directory)} (a list of tens of thousands of parts), more "
@@ -594,8 +595,7 @@ class _Parts:
         self.done: set[str] = set()
 
     def check(self) -> WorkbookCheck:
-        from openpyxl.xml.constants import (CONTYPES_NS, PKG_REL_NS, REL_NS, SHARED_STRINGS, XLSM, XLSX, XLTM,
-                                            XLTX)
+        from openpyxl.xml.constants import CONTYPES_NS, PKG_REL_NS, REL_NS, SHARED_STRINGS, XLSM, XLSX, XLTM, XLTX
         types = self._tree("[Content_Types].xml")
         overrides = [(o.get("PartName", ""), o.get("ContentType")) for o in types.iter(f"{{{CONTYPES_NS}}}Override")]
         defaults = {d.get("ContentType") for d in types.iter(f"{{{CONTYPES_NS}}}Default")}

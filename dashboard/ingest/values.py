@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dashboard.measures import normalise_header
+from dashboard.core.measures import normalise_header
 
 SESSION_TYPES = ("baseline", "infusion", "follow_up")
-AMBIGUOUS = "ambiguous"  # a label that reads as more than one kind of visit: never guessed (METRICS.md 1)
+AMBIGUOUS = "ambiguous"  # a label that reads as more than one kind of visit: never guessed (docs/METHODS.md 1)
 
 # Whole labels (normalised, with or without "visit") that name one kind and nothing else.
 _LABELS = {

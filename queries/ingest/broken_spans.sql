@@ -1,6 +1,6 @@
 -- The lines of one broken record of several lines (reading.RawFile.spans: say a quote that never
 -- closes, which takes in every line after it), each rejected on its own line with the record's
--- reason: every line of a file is used, rejected or blank (METRICS.md 6). A blank line (nothing
+-- reason: every line of a file is used, rejected or blank (docs/METHODS.md 17). A blank line (nothing
 -- but whitespace, as Python's str.isspace reads it) is blank here too.
 INSERT INTO broken_lines
 SELECT $file_idx, $first + i - 1, left(trim(line, chr(13) || chr(9) || ' '), 200), $reason

@@ -1,5 +1,5 @@
 -- Only a visit made of several rows can hold two different scores for one measure: both values
--- are rejected as a conflicting duplicate (METRICS.md 6), and the visit is kept without them.
+-- are rejected as a conflicting duplicate (docs/METHODS.md 17), and the visit is kept without them.
 UPDATE parsed_cells c
 SET problem = 'conflicting duplicate: this visit has different ' || c.measure || ' scores'
 FROM (

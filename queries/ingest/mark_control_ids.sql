@@ -1,4 +1,4 @@
--- Rows whose patient id holds a control character (patient_ids.sql) are rejected whole (METRICS.md
+-- Rows whose patient id holds a control character (patient_ids.sql) are rejected whole (docs/METHODS.md
 -- 6), unless parse_rows.sql rejected them already. The value is shown with each such character
 -- written as its code point ("P1<U+0000>"), which an invisible character in a download is not.
 UPDATE parsed_rows p

@@ -1,4 +1,4 @@
--- The rows of visits made of several rows (METRICS.md 6: rows of one patient, date and session
+-- The rows of visits made of several rows (docs/METHODS.md 17: rows of one patient, date and session
 -- type are one visit); few in a usual export (every row, in a long one). Each row's visit is
 -- identified by its first row's place (file order, then line). Exact repeats among them are found
 -- once their scores are parsed (repeated_rows.sql).

@@ -1,4 +1,4 @@
--- The visits made of several rows (merged_rows.sql; METRICS.md 6: the rows of one patient, date
+-- The visits made of several rows (merged_rows.sql; docs/METHODS.md 17: the rows of one patient, date
 -- and session type), each keeping its first row's place (file order, then line) and the first
 -- valid infusion number. Exact repeats are rejected rows, not part of it.
 CREATE OR REPLACE TEMP TABLE merged_visits AS

@@ -1,4 +1,4 @@
--- A value read as a number the way a clinic writes one (METRICS.md 1 and 6), or NULL when it is
+-- A value read as a number the way a clinic writes one (docs/METHODS.md 1 and 6), or NULL when it is
 -- not one: digits with at most one decimal point and an optional sign ('20', '20.0', '020', ' 20',
 -- '+5', '.5'), and, in files whose delimiter is not a comma (decimal_comma true), a decimal comma
 -- ('20,5'). Nothing else is a number, whatever DuckDB's own cast accepts: not '1_0' (digit

@@ -1,5 +1,5 @@
 -- One row per score cell of a used row: its visit, measure and value, or why the value is
--- rejected (not a number, out of its measure's range, unknown measure; METRICS.md 6; and conflicting
+-- rejected (not a number, out of its measure's range, unknown measure; docs/METHODS.md 17; and conflicting
 -- duplicates, marked by mark_conflicts.sql).
 -- Every cell is judged; of the cells that are not rejected, only those of the measures in
 -- $measures are kept (all when it is NULL), and those of visits of several rows, which are

@@ -1,5 +1,5 @@
 -- One row per input row: the parsed patient key (patient_ids.sql), date, session type and
--- infusion number, and why the whole row is rejected, if it is (METRICS.md 6); the steps after
+-- infusion number, and why the whole row is rejected, if it is (docs/METHODS.md 17); the steps after
 -- this one read only the rows that are not. Rows of one patient, date and session type form one
 -- visit: merged_rows.sql finds the visits of several rows and the exact repeats among them
 -- (marked here by mark_merged_rows.sql). The table stays after ingest: visits.sql is a view of it.
@@ -39,9 +39,9 @@ WITH date_parts AS (
             WHEN p.patient_id IS NULL THEN 'no patient id'
             WHEN d.date_txt IS NULL THEN 'no session date'
             WHEN d.session_date IS NULL THEN 'unreadable date'
-            -- METRICS.md 2: EHR placeholders such as 1900-01-01, or a year typed as 0202.
+            -- docs/METHODS.md 2: EHR placeholders such as 1900-01-01, or a year typed as 0202.
             WHEN d.session_date < DATE '1990-01-01' THEN 'not a plausible visit: dated before 1990-01-01'
-            -- A label that reads as more than one kind is never guessed (METRICS.md 1).
+            -- A label that reads as more than one kind is never guessed (docs/METHODS.md 1).
             WHEN t.ambiguous THEN 'ambiguous session type: it reads as more than one kind of visit (say which in the column mapping)'
             WHEN r.type_raw IS NOT NULL AND t.session_type IS NULL THEN 'not a visit: unrecognised session type'
         END AS problem,

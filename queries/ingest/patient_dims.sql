@@ -1,8 +1,8 @@
--- One value per patient and dimension (METRICS.md 1: dimensions describe the patient): the value
+-- One value per patient and dimension (docs/METHODS.md 1: dimensions describe the patient): the value
 -- on the first infusion, else the first value given, by date, file order, line. Derived here too:
 -- age band and the quarter of the first infusion, unless $dimensions (when not NULL) leaves them
 -- out. kap and other yes/no spellings read as yes/no. `dated` is the date of the row the value
--- came from: the metrics read a value only when that row is not after as_of (METRICS.md 2), and
+-- came from: the metrics read a value only when that row is not after as_of (docs/METHODS.md 2), and
 -- as the pick prefers the first infusion, then the earliest date, no other row could stand in.
 CREATE OR REPLACE TEMP TABLE patient_dims AS
 WITH picked AS (

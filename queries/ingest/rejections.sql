@@ -1,4 +1,4 @@
--- Every rejected row and value (METRICS.md 6): file, line, column, raw value, reason.
+-- Every rejected row and value (docs/METHODS.md 17): file, line, column, raw value, reason.
 CREATE OR REPLACE TEMP TABLE rejections AS
 WITH headers AS (
     SELECT file_idx,

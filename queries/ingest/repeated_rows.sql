@@ -1,4 +1,4 @@
--- The exact repeats (METRICS.md 6): a row of a visit of several rows whose values, compared after
+-- The exact repeats (docs/METHODS.md 17): a row of a visit of several rows whose values, compared after
 -- parsing, are those of an earlier row (in the order the files were given, then line order):
 -- '20', '20.0', '020' and ' 20' are one score, '2' and '2.0' one infusion number, ' North' and
 -- 'North' one site. Compared: the infusion number (its text when it is not one), every score cell

@@ -1,4 +1,4 @@
--- One row per visit (METRICS.md 6): a row that is a visit of its own is that visit, where it was
+-- One row per visit (docs/METHODS.md 17): a row that is a visit of its own is that visit, where it was
 -- parsed (a view: a million visits are not copied), with its plain scores (score_0, score_1...:
 -- load._stage_file); the visits of several rows were grouped in merged_visits.sql, and all their
 -- scores are in cell_scores.
