@@ -388,17 +388,6 @@ def status(url: str) -> int:
         return exc.code
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from browser_support import CHROMIUM, CHROMIUM_ARGS
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
 @browser_tests
 def test_a_download_no_longer_serves_once_the_tab_has_closed(browser):
     """Before: the rejections' CSV stayed at its /media address, without cookies, for minutes after the

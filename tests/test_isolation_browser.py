@@ -9,20 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, idle, streamlit, wait_for_tile
+from browser_support import NO_CHROMIUM, idle, streamlit, wait_for_tile
 
 pytestmark = NO_CHROMIUM
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def clinic_export(path: Path, prefix: str, sites: list[str], patients: int) -> Path:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS, NO_CHROMIUM, idle, streamlit, wait_for_tile
+from browser_support import NO_CHROMIUM, idle, streamlit, wait_for_tile
 from playwright.sync_api import expect
 
 from dashboard.app import PANEL_TABLES
@@ -35,16 +35,6 @@ FONTS = """() => [getComputedStyle(document.body).fontFamily,
 def server():
     with streamlit() as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 def room(browser, server, width: int, height: int):

@@ -517,7 +517,6 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int, period: str =
                alt.Tooltip("events_text:N", title="Of whom"), alt.Tooltip("patients_text:N", title="Patients"),
                alt.Tooltip("lcl:Q", title="Lower limit", format=".1%"),
                alt.Tooltip("ucl:Q", title="Upper limit", format=".1%"), alt.Tooltip("status:N", title=unit.capitalize())]
-    statuses = [v[0] for v in CONTROL_STATUS.values()]
     shown = data[judged]
     small = data[~judged].assign(top=1.0, bottom=0.0)
     layers = [
@@ -532,13 +531,7 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int, period: str =
         alt.Chart(data.dropna(subset=["centre"]).head(1)).mark_rule(strokeWidth=2, color="#333333").encode(
             y=alt.Y("centre:Q")),
         alt.Chart(shown).mark_line(strokeWidth=1.5, color=PALETTE[0], opacity=0.6).encode(x=x, y=y),
-        alt.Chart(shown).mark_point(filled=True, size=90, opacity=1).encode(
-            x=x, y=y, tooltip=tooltip,
-            color=alt.Color("status:N", title=None, scale=alt.Scale(domain=statuses,
-                                                                   range=[v[1] for v in CONTROL_STATUS.values()]),
-                            legend=alt.Legend(orient="bottom", labelLimit=0)),
-            shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=statuses,
-                                                                   range=[v[2] for v in CONTROL_STATUS.values()]))),
+        status_points(shown, x, y, tooltip, CONTROL_STATUS, size=90),
     ]
     grey = (f"grey: {units} not shown, with fewer than {min_cell} patients with or without the outcome" if min_cell
             else f"grey: {units} with no patients to judge")
@@ -559,6 +552,17 @@ ROOM_CONFIG = {
     "title": {"fontSize": 26, "subtitleFontSize": 18, "color": "#111111", "subtitleColor": "#333333"},
     "line": {"strokeWidth": 4}, "rule": {"strokeWidth": 3}, "point": {"size": 200},
 }
+
+
+def status_points(data: pd.DataFrame, x, y, tooltip, statuses: dict, size: int) -> alt.Chart:
+    """Points coloured and shaped by their `status` column (statuses: key -> (label, colour, shape)),
+    with the legend below: a p-chart's months and a funnel plot's groups, told apart by shape too."""
+    labels = [v[0] for v in statuses.values()]
+    return alt.Chart(data).mark_point(filled=True, size=size, opacity=1).encode(
+        x=x, y=y, tooltip=tooltip,
+        color=alt.Color("status:N", title=None, scale=alt.Scale(domain=labels, range=[v[1] for v in statuses.values()]),
+                        legend=alt.Legend(orient="bottom", labelLimit=0)),
+        shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=labels, range=[v[2] for v in statuses.values()])))
 
 
 def to_spec(chart: alt.TopLevelMixin) -> dict:

@@ -28,6 +28,7 @@ from dashboard.present.charts import (
     _groups,
     _numeric,
     _title,
+    status_points,
 )
 from dashboard.present.decisions_text import CATEGORY_LABELS, band_label, by_week, hidden_weeks, weeks_text
 from dashboard.present.formatting import percent
@@ -408,17 +409,10 @@ def funnel_plot(rows: pd.DataFrame, outcome_title: str, group_title: str = "Grou
                 x=alt.X("x:Q"), y=alt.Y("rate:Q"), text="label:N"),
         ]
         subtitle.append("line: the rate of all the selected patients; solid curves: 99.8% limits, dashed: 95%")
-    statuses = [v[0] for v in FUNNEL_STATUS.values()]
     tooltip = [alt.Tooltip("grp:N", title=group_title), alt.Tooltip("rate:Q", title="Rate", format=".1%"),
                alt.Tooltip("of:N", title="Patients"), alt.Tooltip("status:N", title="Position")]
     layers += [
-        alt.Chart(shown).mark_point(filled=True, size=110, opacity=1).encode(
-            x=x, y=y, tooltip=tooltip,
-            color=alt.Color("status:N", title=None, scale=alt.Scale(domain=statuses,
-                                                                   range=[v[1] for v in FUNNEL_STATUS.values()]),
-                            legend=alt.Legend(orient="bottom", labelLimit=0)),
-            shape=alt.Shape("status:N", title=None, scale=alt.Scale(domain=statuses,
-                                                                   range=[v[2] for v in FUNNEL_STATUS.values()]))),
+        status_points(shown, x, y, tooltip, FUNNEL_STATUS, size=110),
         alt.Chart(shown).mark_text(align="left", dx=9, dy=-9, fontSize=12, color="#111111").encode(
             x=x, y=y, text="grp:N"),
     ]
