@@ -26,17 +26,24 @@ WITH edges AS (
     CROSS JOIN bands b
     WHERE n.n < (SELECT max(n) FROM infusion_counts)
 ), per_band AS (
-    SELECT c.grp, r.n AS k,
-        1 + len(list_filter(e.cuts, lambda cut: (r.baseline - r.score) / r.baseline >= cut - 1e-9)) AS band,
-        count(*) AS patients,
-        count(*) FILTER (WHERE NOT r.scored_later) AS no_later_score,
-        count(*) FILTER (WHERE r.responded_later) AS responded_later,
-        count(*) FILTER (WHERE o.status IN ('completed', 'dropped')) AS itt_evaluable,
-        count(*) FILTER (WHERE o.status IN ('completed', 'dropped') AND r.responded_later) AS itt_responded
-    FROM responses r
-    JOIN cohort c USING (patient_key)
-    JOIN outcomes o USING (patient_key)
-    CROSS JOIN edges e
+    -- Grouped by baseline and score first: the band is worked out once per pair, not per patient.
+    SELECT grp, k,
+        1 + len(list_filter(e.cuts, lambda cut: (baseline - score) / baseline >= cut - 1e-9)) AS band,
+        sum(patients)::BIGINT AS patients, sum(no_later_score)::BIGINT AS no_later_score,
+        sum(responded_later)::BIGINT AS responded_later, sum(itt_evaluable)::BIGINT AS itt_evaluable,
+        sum(itt_responded)::BIGINT AS itt_responded
+    FROM (
+        SELECT c.grp, r.n AS k, r.baseline, r.score,
+            count(*) AS patients,
+            count(*) FILTER (WHERE NOT r.scored_later) AS no_later_score,
+            count(*) FILTER (WHERE r.responded_later) AS responded_later,
+            count(*) FILTER (WHERE o.status IN ('completed', 'dropped')) AS itt_evaluable,
+            count(*) FILTER (WHERE o.status IN ('completed', 'dropped') AND r.responded_later) AS itt_responded
+        FROM responses r
+        JOIN cohort c USING (patient_key)
+        JOIN outcomes o USING (patient_key)
+        GROUP BY ALL
+    ) CROSS JOIN edges e
     GROUP BY ALL
 ), counted AS (
     SELECT g.grp, g.k, g.band, g.band_from, g.band_to,

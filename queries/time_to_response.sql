@@ -16,8 +16,9 @@
 -- the top of its interval, is not reached). The 1e-9 lets an S of exactly one half reached through
 -- rounding (3/4 x 2/3) count as a half.
 WITH patients AS (
-    SELECT patient_key, any_value(first_response_n) AS first_n, max(n) AS last_n
-    FROM responses GROUP BY patient_key
+    -- Each patient's row with no later score (responses.sql) is their last: n is last_n.
+    SELECT patient_key, first_response_n AS first_n, n AS last_n
+    FROM responses WHERE NOT scored_later
 ), times AS (
     SELECT c.grp, datediff('day', s.first_date, a.session_date) AS day, p.first_n IS NOT NULL AS responded
     FROM patients p
