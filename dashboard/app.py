@@ -81,7 +81,7 @@ def main() -> None:
     whole = Cohort.of(dict(cohort.filters), start_from=cohort.start_from, start_to=cohort.start_to)
     if presenting:
         settings = room.period_for_room(settings, lambda period: engine.compute(
-            dataclasses.replace(settings, control_period=period), whole, {"monthly"}).monthly)
+            dataclasses.replace(settings, control_period=period), whole, {"monthly"}).monthly, (data.key, settings, whole))
     if cohort.split_by:
         overall = engine.compute(settings, whole,
                                  None if wanted is None else TILE_TABLES | OVERALL_TABLES.get(open_tab, set()))

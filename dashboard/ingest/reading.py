@@ -807,6 +807,7 @@ class _Parts:
             raise
         except pyexpat.ExpatError as exc:
             raise _not_a_workbook(self.name, f"{part}: {exc}") from None
+        # NotImplementedError: zipfile's answer to a part packed with a method it cannot unpack.
         except (zipfile.BadZipFile, EOFError, OSError, NotImplementedError, ValueError) as exc:
             raise _not_a_workbook(self.name, f"{part}: {_first_line(exc)}") from None
 

@@ -63,14 +63,21 @@ def for_room(settings: Settings) -> Settings:
     return dataclasses.replace(settings, min_cell=max(settings.min_cell, ROOM_MIN_CELL))
 
 
-def period_for_room(settings: Settings, monthly_for: Callable[[str], pd.DataFrame]) -> Settings:
+def period_for_room(settings: Settings, monthly_for: Callable[[str], pd.DataFrame], key) -> Settings:
     """The p-charts' period in the room: the one the room chose on the switch, else the one (month
     or quarter) with fewer points hidden for their outcome (dashboard.engine.suppression.small_points),
-    the desk's on a tie. monthly_for(period): the p-charts' table by that period."""
+    the desk's on a tie. monthly_for(period): the p-charts' table by that period. key: the data,
+    settings and patients the choice was made for; kept for the next rerun (a tab switch, the room's
+    usual rerun, changes none of them), so both periods' tables are not computed again each time."""
     chosen = st.session_state.get(ROOM_PERIOD_KEY)
     if chosen not in CONTROL_PERIODS:
-        hidden = {period: small_points(monthly_for(period), settings.min_cell) for period in CONTROL_PERIODS}
-        chosen = min(CONTROL_PERIODS, key=lambda period: (hidden[period], period != settings.control_period))
+        held = st.session_state.get("room_period_auto")
+        if held is not None and held[0] == key:
+            chosen = held[1]
+        else:
+            hidden = {period: small_points(monthly_for(period), settings.min_cell) for period in CONTROL_PERIODS}
+            chosen = min(CONTROL_PERIODS, key=lambda period: (hidden[period], period != settings.control_period))
+            st.session_state["room_period_auto"] = (key, chosen)
     return dataclasses.replace(settings, control_period=chosen)
 
 
