@@ -62,21 +62,30 @@ def test_in_the_room_the_dropout_bars_add_up_to_the_dropouts_and_keep_their_stor
 
 def test_in_the_room_the_p_charts_take_quarters_and_never_a_selection_by_value():
     """By month, 36 of the sample's p-chart points have a count of patients with or without the
-    outcome below 11; by quarter 6: the room shows quarters, and keeps the switch. By quarter the
-    response chart shows all six quarters with patients; completion and durability would show only
-    the quarters whose shares are not near 100% (durability: the one at 77%), so they are not drawn
-    and say why."""
+    outcome below 11; by quarter 5, once Q4 2026, under way on the as-of date (31 October 2026), is
+    counted with Q3 (without that, 6): the room shows quarters, and keeps the switch. By quarter
+    the response and completion charts show all six quarters with patients, the last 'Q3 2026 + Q4
+    to date' (completion: Q3's 91 ended and 50 completed, with Q4's 11 and 9, 102 and 59: Q4 alone
+    had 2 not completing, hidden, which would have withheld the chart); durability would show only
+    the quarters whose shares are not near 100% (Q1 2026: 34 durable of 37), so it is not drawn
+    and says why."""
     ds = load_files((SAMPLE.name, SAMPLE.read_bytes()))
     assert [small_points(metrics_for(ds, control_period=p).monthly, 11) for p in ("month", "quarter")] == [36, 6]
+    assert small_points(metrics_for(ds, control_period="quarter", min_cell=11).monthly, 11) == 5
     at = presenting("Over time")
     assert not at.exception and not at.error
     switch = next(r for r in at.radio if r.label == "A point per")
     assert switch.value == "quarter"
     withheld = [i.value for i in at.info]
-    assert len(withheld) == 2 and all("drawing only the others would mislead" in w for w in withheld)
-    response = chart_data(at, "Response after 6 infusions")
-    judged = response[pd.to_numeric(response["rate"], errors="coerce").notna()]
-    assert judged["label"].nunique() == 6
+    assert len(withheld) == 1 and "drawing only the others would mislead" in withheld[0]
+    assert any("counted with the one before it" in c.value for c in at.caption)
+    for title in ("Response after 6 infusions", "Completed series"):
+        drawn = chart_data(at, title)
+        judged = drawn[pd.to_numeric(drawn["rate"], errors="coerce").notna()]
+        assert judged["label"].nunique() == 6 and "Q3 2026 + Q4 to date" in set(judged["label"])
+    completion = chart_data(at, "Completed series")
+    last = completion[completion["label"] == "Q3 2026 + Q4 to date"].iloc[0]
+    assert (last["patients_text"], last["events_text"]) == ("102", "59")
     # The room's own choice holds: by month, every chart would be a selection.
     switch.set_value("month").run()
     assert next(r for r in at.radio if r.label == "A point per").value == "month"
@@ -84,10 +93,11 @@ def test_in_the_room_the_p_charts_take_quarters_and_never_a_selection_by_value()
 
 
 def test_a_selection_by_value_is_found_in_the_tables():
-    """hidden_by_value on the sample by quarter at 11: completion and durability yes, response no."""
+    """hidden_by_value on the sample by quarter at 11: durability yes (Q1 2026: 3 lost), response and
+    completion no (completion's Q4 2026, 2 not completing, is counted with Q3)."""
     ds = load_files((SAMPLE.name, SAMPLE.read_bytes()))
     m = metrics_for(ds, min_cell=11, control_period="quarter")
     shown = shown_metrics(m)["monthly"]
     found = {chart: hidden_by_value(m.monthly[m.monthly["chart"] == chart], shown[shown["chart"] == chart])
              for chart in ("response", "completion", "durability")}
-    assert found == {"response": False, "completion": True, "durability": True}
+    assert found == {"response": False, "completion": False, "durability": True}

@@ -501,7 +501,7 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int, period: str =
     min_cell, or with no patients) is greyed out and has no point."""
     unit, units = period, f"{period}s"
     data = _numeric(points, ["rate", "centre", "lcl", "ucl"])
-    data["label"] = period_labels(data["month"], period)
+    data["label"] = period_labels(data["month"], period, data.get("pooled"))
     data["month"] = pd.to_datetime(data["month"]).dt.strftime("%Y-%m-%d")  # plain text: a suppressed frame holds Python objects
     order = data["label"].tolist()
     data["patients_text"] = [_count_text(v) for v in points["patients"]]

@@ -146,7 +146,7 @@ def control_chart(points: pd.DataFrame, what: str, period: str = "month") -> str
         return (f"{what}, by {period} of series start: no {period} can be shown (too few patients, or small "
                 "counts hidden)" + ("; by quarter there may be enough." if period == "month" else "."))
     centre = percent(points["centre"].dropna().iloc[0])
-    labels = pd.Series(period_labels(judged["month"], period))
+    labels = pd.Series(period_labels(judged["month"], period, judged.get("pooled")))
     above = labels[(judged["signal"] == "above").to_numpy()].tolist()
     below = labels[(judged["signal"] == "below").to_numpy()].tolist()
     if not above and not below:

@@ -59,26 +59,43 @@ def data_source(is_sample: bool, file_names: list[str], first_visit, last_visit,
     return f"{source} · {span} · read as of {as_of}"
 
 
-def period_labels(starts, period: str) -> list[str]:
-    """The p-charts' points in words: 'Jan 2025' by month, 'Q1 2025' by quarter."""
+def period_labels(starts, period: str, pooled=None) -> list[str]:
+    """The p-charts' points in words: 'Jan 2025' by month, 'Q1 2025' by quarter; a point that also
+    counts the period still under way (`pooled`, queries/monthly.sql) says so: 'Q3 2026 + Q4 to date'."""
     dates = [date.fromisoformat(str(d)[:10]) for d in starts]
-    if period == "quarter":
-        return [f"Q{(d.month - 1) // 3 + 1} {d.year}" for d in dates]
-    return [d.strftime("%b %Y") for d in dates]
+    flags = [False] * len(dates) if pooled is None else [bool(p) for p in pooled]
+
+    def label(d: date) -> str:
+        return f"Q{(d.month - 1) // 3 + 1} {d.year}" if period == "quarter" else d.strftime("%b %Y")
+
+    def following(d: date) -> str:
+        month = d.month + (3 if period == "quarter" else 1)
+        nxt = date(d.year + (month - 1) // 12, (month - 1) % 12 + 1, 1)
+        return label(nxt) if nxt.year != d.year else label(nxt).rsplit(" ", 1)[0]
+
+    return [f"{label(d)} + {following(d)} to date" if flag else label(d) for d, flag in zip(dates, flags)]
 
 
-def control_intro(period: str, compared: bool = False) -> str:
-    """What the p-charts show, by month or quarter of series start (the app's and the report's)."""
+def control_intro(period: str, compared: bool = False, pooled: bool = False) -> str:
+    """What the p-charts show, by month or quarter of series start (the app's and the report's).
+    pooled: the last point also counts the period still under way (queries/monthly.sql)."""
     return (f"Each {period}'s share for the patients whose series started that {period}, against the share over "
             f"every {period} (the centre line) and control limits worked out from the {period}'s own "
             "number of patients. A point outside its limits is unlikely to be chance alone (special-cause "
             f"variation). Recent {period}s are still filling in: their series and follow-ups have not all ended."
+            + (f" With small counts hidden, the {period} still under way is counted with the one before it "
+               "(its few series starts so far would make a point too small to show)." if pooled else "")
             + (" These charts count all the selected patients, not each compared group." if compared else ""))
+
+
+def has_pooled_point(monthly) -> bool:
+    """Whether a p-chart table's last point also counts the period still under way."""
+    return "pooled" in monthly and any(flag is True or flag == 1 for flag in monthly["pooled"])
 
 
 def control_rows(points, period: str):
     """One p-chart's shown rows for its table: each point in words, and where it stands."""
-    return points.assign(month=period_labels(points["month"], period),
+    return points.assign(month=period_labels(points["month"], period, points.get("pooled")),
                          signal=points["signal"].map({"above": "above", "below": "below", "": "within"}))
 
 

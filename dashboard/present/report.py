@@ -38,6 +38,7 @@ from dashboard.present.labels import (
     control_titles,
     control_withheld,
     data_source,
+    has_pooled_point,
     left_out_note,
     milestones_note,
     timing_note,
@@ -629,7 +630,7 @@ def _over_time_section(o: MetricTables, figures, split: bool) -> str:
     period = o.settings.control_period
     if monthly is None or not len(monthly):
         return html_section("over_time", f"No series start to chart by {period} yet.")
-    parts = [html_p(control_intro(period, split), "note")]
+    parts = [html_p(control_intro(period, split, has_pooled_point(monthly)), "note")]
     sentences = []
     for chart, title in control_titles(o.settings.planned).items():
         points = monthly[monthly["chart"] == chart]

@@ -301,8 +301,8 @@ def over_time_panel(m: MetricTables, compared: bool = False) -> None:
              on_change=_keep_room_period if room else _keep_period, format_func=lambda p: f"{p} of series start",
              help="Quarters hold three times as many patients: fewer points too small to judge or hidden.")
     text, charts_area = text_and_chart()
-    text.caption(labels.control_intro(period, compared))
     monthly = m.shown["monthly"]
+    text.caption(labels.control_intro(period, compared, labels.has_pooled_point(monthly)))
     denominators = {"response": "assessed then", "completion": "series ended", "durability": "followed up"}
     for which, title in labels.control_titles(m.settings.planned).items():
         points = monthly[monthly["chart"] == which]
