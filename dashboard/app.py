@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 from dashboard.engine.metrics import Cohort  # noqa: E402
 from dashboard.engine.suppression import shown_metrics  # noqa: E402
 from dashboard.ingest import MappingError, UnreadableFile  # noqa: E402
+from dashboard.present import labels  # noqa: E402
 from dashboard.present.formatting import count, plain  # noqa: E402
 from dashboard.present.labels import data_source  # noqa: E402
 from dashboard.ui import auth, decisions, intake, methods, panels, report_panel, room, sidebar  # noqa: E402
@@ -73,7 +74,7 @@ def main() -> None:
     if not presenting:  # on a shared screen the header's data line leads, and the height goes to the charts
         st.title("Ketamine clinic outcomes")
     primary = dataset.measures[settings.measure]
-    compared_by = sidebar.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)
+    compared_by = labels.DIMENSION_LABELS.get(cohort.split_by, cohort.split_by)
     # Compute only what is on screen: the tiles' tables for the whole cohort, and the open tab's.
     # With suppression on, every table: what is hidden must not depend on the tab that is open.
     open_tab = room.open_panel(list(PANEL_TABLES))
@@ -85,7 +86,7 @@ def main() -> None:
     if cohort.split_by:
         overall = engine.compute(settings, whole,
                                  None if wanted is None else TILE_TABLES | OVERALL_TABLES.get(open_tab, set()))
-        metrics = panels.with_group_title(engine.compute(settings, cohort, wanted), compared_by)
+        metrics = labels.with_group_title(engine.compute(settings, cohort, wanted), compared_by)
         # The groups add up to the whole: suppressed together.
         views = suppressed((data.key, settings, cohort), lambda: shown_metrics(metrics, overall))
         metrics.shown = {name: frame for name, frame in views.items() if not name.startswith("overall.")}
@@ -158,7 +159,7 @@ def main() -> None:
         with st.expander("Report and downloads"):
             def complete():  # every table, for the report (the tabs computed only what they show)
                 if cohort.split_by:
-                    return (panels.with_group_title(engine.compute(settings, cohort), compared_by),
+                    return (labels.with_group_title(engine.compute(settings, cohort), compared_by),
                             engine.compute(settings, whole))
                 return engine.compute(settings, whole), None
 

@@ -81,7 +81,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--over-time", choices=CONTROL_PERIODS, default=d.control_period,
                    help="the report's p-charts: a point per month (default) or quarter of series start")
     p.add_argument("--report", type=Path, help="also write the report for the minutes (one HTML page) to this file; "
-                                               "counts below --min-cell, or below 11 when it is 0, are hidden")
+                                               "counts below --min-cell, or below 11 when it is 0, are hidden; "
+                                               "with --compare-by, the report compares its groups, funnel plots "
+                                               "included, as the app's report of a comparison view")
     return p
 
 
@@ -144,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.report:
             from dashboard.present.report import write_report  # imported here: only the report needs vl-convert
 
-            write_report(args.report, dataset, engine.compute(settings))
+            write_report(args.report, dataset, *report_tables(engine, settings, args.compare_by))
     except (UnreadableFile, MappingError, MeasuresFileError, ValueError, OSError, ImportError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -159,6 +161,18 @@ def main(argv: list[str] | None = None) -> int:
           f"{dataset.rows_used} used, {dataset.rows_rejected} rejected"
           + (f"; and the report to {args.report}" if args.report else ""))
     return 0
+
+
+def report_tables(engine: Engine, settings: Settings, compare_by: str = ""):
+    """The report's arguments after the dataset: the metric tables (split by compare_by, when
+    given, and named after it), the whole selection's when split, and the comparison in words."""
+    from dashboard.present.labels import DIMENSION_LABELS, with_group_title
+
+    if not compare_by:
+        return engine.compute(settings), None, []
+    title = DIMENSION_LABELS.get(compare_by, compare_by)
+    return (with_group_title(engine.compute(settings, Cohort(split_by=compare_by)), title),
+            engine.compute(settings, Cohort()), [f"Compared by {title}"])
 
 
 def written_files(metrics: MetricRows, compare_by: str | None = None) -> dict[str, tuple[str, list[str]]]:

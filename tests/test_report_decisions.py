@@ -16,7 +16,7 @@ from dashboard.core.settings import Settings
 from dashboard.engine.metrics import Cohort, Engine
 from dashboard.present import report
 from dashboard.present.formatting import percent
-from dashboard.ui.panels import with_group_title
+from dashboard.present.labels import with_group_title
 
 SAMPLE = ROOT / "sample_data" / "ketamine_clinic_export.csv"
 MADE_AT = datetime(2026, 3, 4, 9, 30, tzinfo=timezone.utc)
@@ -144,3 +144,26 @@ def test_new_charts_are_valid_vega_lite(sample, split, min_cell):
         built.append(charts_decisions.funnel_plot(shown["funnel"][shown["funnel"]["outcome"] == outcome], "x"))
     for chart in built:
         chart.to_dict(validate=True)
+
+
+def test_the_exports_report_compares_by_site_with_its_funnel_plots(tmp_path):
+    """python -m dashboard.export --report with --compare-by: the report of a comparison view, as the
+    app's, with the funnel section naming the same outlier as test_funnel_section_names_the_outlier
+    (Damson, 6 of 40 responding by the end of the series); without --compare-by the section says
+    how to get one. The whole selection's tiles stay in the report."""
+    from dashboard.export import main
+
+    source = tmp_path / "sites.csv"
+    source.write_bytes(series_csv(OUTLIER))
+    compared, plain_report = tmp_path / "by_site.html", tmp_path / "plain.html"
+    assert main([str(source), "--out", str(tmp_path / "a"), "--min-cell", "1", "--compare-by", "site",
+                 "--report", str(compared)]) == 0
+    assert main([str(source), "--out", str(tmp_path / "b"), "--min-cell", "1", "--report", str(plain_report)]) == 0
+    page = compared.read_text(encoding="utf-8")
+    text = readable(section(page, "fair"))
+    assert "Response by the end of the series, by Site: outside the outer (99.8%) limits" in text
+    assert "Damson (below:" in text and "6 of 40" in text
+    assert "Compared by Site" in readable(page)
+    for outcome in ("itt_response", "completion", "durability"):
+        assert f'id="chart-funnel_{outcome}"' in section(page, "fair")
+    assert 'id="chart-funnel_' not in plain_report.read_text(encoding="utf-8")

@@ -3,6 +3,10 @@ the CSV export imports it)."""
 
 from datetime import date
 
+# The dimensions' names on screen and in the report (a column of the data is shown as named).
+DIMENSION_LABELS = {"site": "Site", "provider": "Provider", "route": "Route", "kap": "With psychotherapy (KAP)",
+                    "sex": "Sex", "age_band": "Age band", "diagnosis": "Diagnosis", "start_quarter": "Quarter of series start",
+                    "baseline_severity": "Baseline severity"}
 # The five headline tiles, in order.
 TILE_LABELS = ("Patients started", "Completed series", "Response after 2 infusions", "Response after 6 infusions",
                "Durable at one month")
@@ -124,3 +128,13 @@ def milestones_note(patients: str) -> str:
     """Under the line of the same patients at three points (charts.milestone_patients gives patients)."""
     return (f"Over {patients}: patients whose series has ended with a score at baseline, at the end of their "
             "series and at one month. The trajectories' means are each over whoever has that score.")
+
+
+def with_group_title(m, title: str):
+    """Name the groups of split metric tables (dashboard.engine.metrics.MetricTables) after the
+    compared dimension, in every table and chart legend."""
+    for frame in (m.summary, m.response, m.late_response, m.dropout, m.dropout_detail, m.durability, m.trajectories,
+                  m.early_improvement, m.reliable_change, m.reliable_change_points, m.time_to_response, m.funnel,
+                  m.milestones):
+        frame.attrs["group_title"] = title
+    return m

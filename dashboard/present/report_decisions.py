@@ -230,7 +230,8 @@ def fair_section(m: MetricTables, figures) -> str:
 
     if not _computed(m, "funnel") or len(m.groups) <= 1:
         return html_section("fair", "No comparison chosen: compare the patients by a dimension (site, provider, baseline "
-                                "severity...) for funnel plots of each group against all the selected patients.")
+                                "severity...) for funnel plots of each group against all the selected patients "
+                                "(in the app, \"Compare by\"; from the command line, --compare-by).")
     k = m.settings.min_cell
     title = m.summary.attrs.get("group_title", "Group")
     funnel = m.shown["funnel"]

@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard.core.measures import Measure
 from dashboard.engine.metrics import Cohort, MetricTables
-from dashboard.present import charts_decisions
+from dashboard.present import charts_decisions, labels
 from dashboard.present import decisions_text as words
 from dashboard.present.formatting import count, percent, plain, readable
 from dashboard.present.references import EARLY_IMPROVEMENT, NOT_YOUR_DATA
@@ -233,7 +233,7 @@ def offered_dimensions(values_by_dimension: dict[str, list[str]]) -> dict[str, s
     from dashboard.ui import sidebar
 
     offered, _ = sidebar.offered_dimensions(values_by_dimension)
-    return {d: sidebar.DIMENSION_LABELS.get(d, d) for d in offered}
+    return {d: labels.DIMENSION_LABELS.get(d, d) for d in offered}
 
 
 def fair_panel(engine, settings, cohort: Cohort, metrics: MetricTables, overall: MetricTables,

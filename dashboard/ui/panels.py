@@ -88,15 +88,6 @@ def _group_column(m: MetricTables) -> dict[str, str]:
     return {"grp": m.summary.attrs.get("group_title", "Group")} if len(m.groups) > 1 else {}
 
 
-def with_group_title(m: MetricTables, title: str) -> MetricTables:
-    """Name the groups after the compared dimension, in every table and chart legend."""
-    for frame in (m.summary, m.response, m.late_response, m.dropout, m.dropout_detail, m.durability, m.trajectories,
-                  m.early_improvement, m.reliable_change, m.reliable_change_points, m.time_to_response, m.funnel,
-                  m.milestones):
-        frame.attrs["group_title"] = title
-    return m
-
-
 def response_panel(m: MetricTables, show_references: bool) -> None:
     panel_title("Response by infusion count")
     headline(headlines.response(m.shown["response"], m.settings.planned, m.settings.min_cell))

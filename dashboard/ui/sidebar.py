@@ -11,6 +11,7 @@ from dashboard.core.settings import Settings, parse_bands
 from dashboard.engine.metrics import Cohort
 from dashboard.ingest import Mapping, MappingError
 from dashboard.present.formatting import plain
+from dashboard.present.labels import DIMENSION_LABELS
 from dashboard.ui.panels import PERIOD_KEY
 from dashboard.ui.session_data import Export, Inputs
 
@@ -20,9 +21,6 @@ _MAX_FILTER_VALUES = 40
 # The most dimensions offered as filters (and to compare by): a file of hundreds of cohort columns
 # would otherwise draw hundreds of widgets on every rerun. The others are named in a note.
 MAX_FILTER_DIMENSIONS = 20
-DIMENSION_LABELS = {"site": "Site", "provider": "Provider", "route": "Route", "kap": "With psychotherapy (KAP)",
-                    "sex": "Sex", "age_band": "Age band", "diagnosis": "Diagnosis", "start_quarter": "Quarter of series start",
-                    "baseline_severity": "Baseline severity"}
 
 
 def files_in() -> Inputs:
