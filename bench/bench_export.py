@@ -1,7 +1,7 @@
 """Benchmark: the export CLI on a large visit file against a bare DuckDB aggregate over the same file.
 
     python bench/bench_export.py [--rows 1000000 2900000] [--narrow | --both] [--repeat 3] [--bound 3]
-    python bench/bench_export.py --file PATH [--narrow]
+    python bench/bench_export.py --file PATH [--narrow] [--phases]
 
 Both run in fresh Python processes (the export as `python -m dashboard.export`), interleaved, in
 the same run, on the same file; the export's median wall time is reported as a ratio to the bare
@@ -17,6 +17,10 @@ type, infusion number, PHQ-9, GAD-7, site, provider, sex), as a clinic's narrowe
 first, as an installed package's is: where PYTHONDONTWRITEBYTECODE is set (as on the development
 machine), Python would otherwise compile it from source in every run, which DuckDB's own,
 installed, modules never are.
+
+With --phases, a third command is timed alongside: the export's ingest alone (the file read, checked
+and parsed into the tables the metrics read, as the export loads it), so that the export's time
+splits into ingest and metrics (the export less its ingest), each as a ratio to the bare aggregate.
 
 The bare aggregate reads with ignore_errors: the generator's deliberately bad rows ("n/a?" as a
 score) lie past DuckDB's type-sniffing sample in a large file, where a plain read_csv stops with a
@@ -42,6 +46,14 @@ BARE = """
 import duckdb, sys
 duckdb.sql("select count(*), count(distinct patient_id), avg(phq9) from read_csv($f, ignore_errors = true)",
            params={"f": sys.argv[1]}).fetchall()
+"""
+# The export's ingest alone: dashboard.export.main up to the metrics (the same load call).
+INGEST = """
+import sys
+from dashboard.core import db
+from dashboard.ingest import load
+load(db.connect(threads=db.CLI_THREADS), [("visits.csv", None, sys.argv[1])], dimensions={"planned_infusions"},
+     score_measures={"phq9"})
 """
 NARROW = ["patient_id", "session_date", "session_type", "infusion_number", "phq9", "gad7", "site", "provider", "sex"]
 ROWS_PER_PATIENT = 7.0  # the generator's visits per patient (7.03)
@@ -90,20 +102,27 @@ def narrow_cut(path: Path, work: Path) -> Path:
     return out
 
 
-def measure(path: Path, label: str, repeat: int, work: Path) -> float:
+def measure(path: Path, label: str, repeat: int, work: Path, phases: bool = False) -> float:
     rows = sum(1 for _ in path.open("rb")) - 1
     print(f"\n{label}: {path.name} ({rows:,} rows, {path.stat().st_size / 1e6:.0f} MB, "
           f"{len(path.open().readline().split(','))} columns)")
-    bare, export = [], []
+    bare, export, ingest = [], [], []
     for i in range(repeat):  # interleaved, so both see the same machine state
         bare.append(timed(sys.executable, "-c", BARE, str(path)))
         export.append(timed(sys.executable, "-m", "dashboard.export", str(path), "--out", str(work / f"out{i}")))
-    for name, runs in (("bare DuckDB aggregate", bare), ("export CLI", export)):
+        if phases:
+            ingest.append(timed(sys.executable, "-c", INGEST, str(path)))
+    measured = [("bare DuckDB aggregate", bare), ("export CLI", export)] + ([("its ingest alone", ingest)] if phases else [])
+    for name, runs in measured:
         print(f"  {name + ':':22} {statistics.median(w for w, _, _ in runs):.2f} s (median of {repeat}), "
               f"CPU {statistics.median(c for _, c, _ in runs):.2f} s, peak {max(m for _, _, m in runs):.0f} MB")
     wall = statistics.median(w for w, _, _ in export) / statistics.median(w for w, _, _ in bare)
     cpu = statistics.median(c for _, c, _ in export) / statistics.median(c for _, c, _ in bare)
     print(f"  ratio export / bare:   {wall:.2f}x (CPU time {cpu:.2f}x)")
+    if phases:
+        base, whole, part = (statistics.median(w for w, _, _ in runs) for runs in (bare, export, ingest))
+        print(f"  of which ingest:       {part / base:.2f}x; metrics and files (export less ingest): "
+              f"{(whole - part) / base:.2f}x")
     return wall
 
 
@@ -116,6 +135,7 @@ def main() -> None:
     layout.add_argument("--narrow", action="store_true", help="cut each file to 9 columns")
     layout.add_argument("--both", action="store_true", help="measure each file wide and cut to 9 columns")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--phases", action="store_true", help="also time the export's ingest alone")
     parser.add_argument("--bound", type=float, default=3.0, help="the most export / bare may be (default %(default)s)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="bench_"))
@@ -124,10 +144,10 @@ def main() -> None:
     ratios = {}
     for path in files:
         if not args.narrow:
-            ratios[f"{path.name}, wide"] = measure(path, "wide", args.repeat, work)
+            ratios[f"{path.name}, wide"] = measure(path, "wide", args.repeat, work, args.phases)
         if args.narrow or args.both:
             cut = narrow_cut(path, work)
-            ratios[f"{path.name}, narrow"] = measure(cut, "narrow", args.repeat, work)
+            ratios[f"{path.name}, narrow"] = measure(cut, "narrow", args.repeat, work, args.phases)
     over = {name: ratio for name, ratio in ratios.items() if ratio > args.bound}
     print(f"\nbound: export / bare at most {args.bound:g}x; "
           + ", ".join(f"{name} {ratio:.2f}x" for name, ratio in ratios.items()))
