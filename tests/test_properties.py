@@ -11,7 +11,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 from conftest import load_files, metrics_for
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from dashboard.export import FILES
@@ -154,3 +154,36 @@ def test_wide_and_long_layouts_agree(rows):
     wide, long = load_files(("w.csv", to_csv(rows))), load_files(("l.csv", to_long_csv(rows)))
     assert_same(tables(wide), tables(long))
     assert_same(tables(wide, measure="gad7"), tables(long, measure="gad7"))
+
+
+@SETTINGS
+@given(clinics(), st.sampled_from(["month", "quarter"]), st.integers(0, 420))
+def test_the_period_under_way_is_pooled_by_date_alone(rows, period, as_of_day):
+    """The p-charts with counts hidden (docs/METHODS.md 12) against the same charts without: the same
+    counts, except that when the last period is the one under way at the as-of date (not its last
+    day) and an earlier one has series starts, its counts are added to the period before it; the
+    centre line is unchanged, and which point is pooled depends on dates only."""
+    ds = load_files(("x.csv", to_csv(rows)))
+    as_of = START + timedelta(days=as_of_day)
+    try:
+        plain = metrics_for(ds, control_period=period, as_of=as_of).monthly
+    except ValueError:  # an as-of date after today
+        return
+    pooled = metrics_for(ds, control_period=period, as_of=as_of, min_cell=11).monthly
+    assert not plain["pooled"].any()
+    current = pd.Timestamp(as_of).to_period("Q" if period == "quarter" else "M")
+    under_way = as_of < current.end_time.date()
+    for chart in ("response", "completion", "durability"):
+        a = plain[plain["chart"] == chart].reset_index(drop=True)
+        b = pooled[pooled["chart"] == chart].reset_index(drop=True)
+        starts = [pd.Timestamp(m).to_period(current.freq) for m in a["month"]]
+        pools = under_way and len(starts) > 1 and starts[-1] == current
+        event(f"pooled: {pools}")
+        assert len(b) == len(a) - pools
+        assert b["pooled"].tolist() == [False] * (len(b) - 1) + [True] if pools else not b["pooled"].any()
+        expected = a[["patients", "events"]].copy()
+        if pools:
+            expected.iloc[-2] += expected.iloc[-1]
+            expected = expected.iloc[:-1]
+        assert b[["patients", "events"]].to_numpy().tolist() == expected.to_numpy().tolist()
+        assert b["centre"].dropna().round(12).unique().tolist() == a["centre"].dropna().round(12).unique().tolist()
