@@ -1,11 +1,15 @@
 -- One row per patient whose series is in the data, for the primary $measure: series status,
 -- baseline usability, when they first responded, their status at their last assessment, and
--- their one-month durability status (docs/METHODS.md 6 and 5, in that order of rules).
+-- their one-month durability status (docs/METHODS.md 6 and 5, in that order of rules); and their
+-- last score (after the largest n, whatever the baseline) for reliable change (docs/METHODS.md 8).
 CREATE OR REPLACE TEMP TABLE outcomes AS
 WITH baseline AS (
     SELECT patient_key, score FROM assessments WHERE kind = 'baseline' AND measure = $measure
 ), follow_up AS (
     SELECT patient_key, score, session_date FROM assessments WHERE kind = 'follow_up' AND measure = $measure
+), last_score AS (
+    SELECT patient_key, arg_max(score, n) AS last_score FROM assessments
+    WHERE kind = 'after' AND measure = $measure GROUP BY patient_key
 ), response_summary AS (
     -- Each patient's last assessment (the row with no later score). n never exceeds the
     -- patient's series length L, so the last assessment is after L infusions exactly when
@@ -21,7 +25,7 @@ WITH baseline AS (
             ELSE 'usable'
         END AS baseline_status,
         r.first_response_n, r.last_assessed_n, r.last_responded,
-        f.score AS follow_up_score, f.session_date AS follow_up_date,
+        f.score AS follow_up_score, f.session_date AS follow_up_date, l.last_score,
         -- Intention to treat (docs/METHODS.md 3): a patient counts as evaluable at every n, except one
         -- still in progress, whose outcome after n can't be known before they have had n
         -- infusions and, for n = L, a score after it.
@@ -34,6 +38,7 @@ WITH baseline AS (
     LEFT JOIN baseline b USING (patient_key)
     LEFT JOIN response_summary r USING (patient_key)
     LEFT JOIN follow_up f USING (patient_key)
+    LEFT JOIN last_score l USING (patient_key)
     WHERE s.status <> 'started_before'
 )
 SELECT *,

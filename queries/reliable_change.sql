@@ -1,4 +1,4 @@
--- Reliable change and recovery (docs/METHODS.md 8), per group, for the primary $measure with its
+-- Reliable change and recovery (docs/METHODS.md 8), per group, for the primary measure (outcomes.sql) with its
 -- $reliable_change (points) and $caseness (a score at or above it is a case); NULL when the
 -- measure does not declare it, and then the categories that need it have no row.
 -- Finished patients: series ended (completed or dropped), a baseline score for the measure
@@ -12,12 +12,11 @@
 --   reliable_recovery       recovery and reliable improvement       of finished patients at caseness
 -- Each rate with its Wilson interval; every category a row for every group, in this order.
 WITH finished AS (
-    SELECT c.grp, o.baseline, arg_max(a.score, a.n) AS last
+    -- outcomes' last score: the score after the largest n, for the patients with one.
+    SELECT c.grp, o.baseline, o.last_score AS last
     FROM outcomes o
     JOIN cohort c USING (patient_key)
-    JOIN assessments a ON a.patient_key = o.patient_key AND a.kind = 'after' AND a.measure = $measure
-    WHERE o.status IN ('completed', 'dropped') AND o.baseline IS NOT NULL
-    GROUP BY c.grp, o.patient_key, o.baseline
+    WHERE o.status IN ('completed', 'dropped') AND o.baseline IS NOT NULL AND o.last_score IS NOT NULL
 ), judged AS (
     SELECT grp,
         baseline - last >= $reliable_change::DOUBLE - 1e-9 AS improved,
