@@ -165,7 +165,7 @@ def main() -> None:
 
             report_panel.downloads(dataset, metrics, overall if cohort.split_by else None,
                                  [sidebar.cohort_note(cohort), f"Compared by {compared_by}" if cohort.split_by else ""],
-                                 complete=complete, show_references=show_references)
+                                 complete=complete, show_references=show_references, early_k=decisions.wanted_k())
         with st.expander("How these numbers are computed"):
             methods.methods(overall, panels.timing_note(settings.score_timing))
 

@@ -176,6 +176,21 @@ def test_choosing_k_changes_the_sentence(engine):
     assert any("after 2 infusions" in h for h in headlines(at))
 
 
+def test_the_report_is_about_the_k_chosen_on_screen():
+    """The report for the minutes follows the "Keep going?" tab: with k = 2 chosen, its section and
+    heatmaps are about 2 infusions (they were about 3 whatever was on screen)."""
+    import re
+
+    at = open_tab(run_app(), "Keep going?")
+    at.segmented_control(key="early_k_choice").set_value(2).run()
+    at.button(key="report_prepare").click().run()
+    assert not at.exception and not at.error
+    page = at.session_state["report_files"][1].html.decode()
+    section = re.search(r'<section id="early_improvement" class="panel">(.*?)</section>', page, flags=re.S).group(1)
+    assert "The outlined column is k = 2." in section
+    assert "after 2 infusions" in section and "after 3 infusions" not in section
+
+
 def test_bands_are_a_sidebar_setting(engine):
     m = engine.compute(Settings(early_bands=(0.3,)))
     row = band_row(m.early_improvement, 3, 1)

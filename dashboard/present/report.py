@@ -51,6 +51,7 @@ from dashboard.present.references import (
     RESPONSE,
     RESPONSE_AFTER_INDUCTION,
 )
+from dashboard.present.report_decisions import REPORT_K
 from dashboard.present.report_parts import (
     SECTIONS,
     e,
@@ -129,7 +130,7 @@ def missing_tables(metrics: MetricTables) -> list[str]:
 # --- Charts --------------------------------------------------------------------------------------
 
 def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_references: bool = False,
-                 overall: MetricTables | None = None) -> dict[str, alt.TopLevelMixin]:
+                 overall: MetricTables | None = None, early_k: int = REPORT_K) -> dict[str, alt.TopLevelMixin]:
     """Every chart of every panel, built from m.shown as dashboard.ui.panels builds them, by name:
     response, late_response, dropout_points, retention, in_progress, durability, durability_rates,
     milestones, then trajectory_<measure> for each measure in the data, and control_<chart> for the
@@ -167,7 +168,7 @@ def panel_charts(m: MetricTables, measures: Mapping[str, Measure], show_referenc
                 out[f"control_{chart}"] = charts.control_chart(points, title, m.settings.min_cell,
                                                                m.settings.control_period)
     # The new sections' charts, in the page's order (tests read the charts and the page's SVGs in step).
-    return report_decisions.in_page_order(out, report_decisions.charts(m, measures), SECTIONS, _section_of)
+    return report_decisions.in_page_order(out, report_decisions.charts(m, measures, early_k), SECTIONS, _section_of)
 
 
 def _withheld(m: MetricTables, chart: str, points: pd.DataFrame) -> bool:
@@ -293,23 +294,20 @@ def zip_files(files: Mapping[str, bytes]) -> bytes:
 
 # --- The HTML page -----------------------------------------------------------------------------
 
-
-
-
-
-
 def report_html(dataset, metrics: MetricTables, overall: MetricTables | None = None,
-                cohort_text: Iterable[str] = (), made_at: datetime | None = None, show_references: bool = False) -> str:
+                cohort_text: Iterable[str] = (), made_at: datetime | None = None, show_references: bool = False,
+                early_k: int = REPORT_K) -> str:
     """The report as one HTML page. dataset: the loaded files (dashboard.ingest.Dataset); metrics: the
     panels' tables (split by a dimension or not), every table computed; overall: the whole selected
     cohort's, when split (the tiles); cohort_text: the filters and the compare-by choice in words;
-    made_at: default now. The tables' `shown` is recomputed at the report's minimum cell size."""
+    made_at: default now; early_k: the infusion count "Keep going?" is about (the app's choice). The
+    tables' `shown` is recomputed at the report's minimum cell size."""
     made_at = made_at or datetime.now().astimezone()
     m, o = for_report(metrics, overall)
-    chart_map = panel_charts(m, dataset.measures, show_references, o)
+    chart_map = panel_charts(m, dataset.measures, show_references, o, early_k)
     svgs = {name: fit(chart)[1] for name, chart in chart_map.items()}
     return _page(dataset, m, o, list(cohort_text), made_at, chart_map, svgs, show_references,
-                 own=metrics.settings.min_cell > 0)
+                 own=metrics.settings.min_cell > 0, early_k=early_k)
 
 
 @dataclasses.dataclass
@@ -323,18 +321,18 @@ class ReportFiles:
 
 
 def build(dataset, metrics: MetricTables, overall: MetricTables | None = None, cohort_text: Iterable[str] = (),
-          made_at: datetime | None = None, show_references: bool = False) -> ReportFiles:
-    """Everything the app offers for download, each chart drawn once."""
+          made_at: datetime | None = None, show_references: bool = False, early_k: int = REPORT_K) -> ReportFiles:
+    """Everything the app offers for download, each chart drawn once (arguments as report_html's)."""
     import time
 
     started = time.perf_counter()
     made_at = made_at or datetime.now().astimezone()
     m, o = for_report(metrics, overall)
-    chart_map = panel_charts(m, dataset.measures, show_references, o)
+    chart_map = panel_charts(m, dataset.measures, show_references, o, early_k)
     fitted = {name: fit(chart) for name, chart in chart_map.items()}
     svgs = {name: svg for name, (_, svg) in fitted.items()}
     page = _page(dataset, m, o, list(cohort_text), made_at, chart_map, svgs, show_references,
-                 own=metrics.settings.min_cell > 0)
+                 own=metrics.settings.min_cell > 0, early_k=early_k)
     charts_zip = zip_files(chart_files(chart_map, "svg", fitted) | chart_files(chart_map, "png", fitted))
     tables_zip = zip_files(table_csvs(m, o))
     return ReportFiles(page.encode("utf-8"), charts_zip, tables_zip, m.settings.min_cell, made_at,
@@ -350,7 +348,7 @@ def write_report(path: Path, dataset, metrics: MetricTables, overall: MetricTabl
 
 def _page(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], made_at: datetime,
           chart_map: Mapping[str, alt.TopLevelMixin], svgs: Mapping[str, str], show_references: bool,
-          own: bool) -> str:
+          own: bool, early_k: int = REPORT_K) -> str:
     """own: the minimum cell size is the dashboard's own setting (else the shared reports' 11)."""
     k = m.settings.min_cell
     primary = dataset.measures[m.settings.measure]
@@ -377,7 +375,7 @@ def _page(dataset, m: MetricTables, o: MetricTables, cohort_text: list[str], mad
         _data_section(dataset, m, o, cohort_text, own),
         _response_section(m, figures, show_references),
         report_decisions.time_to_response_section(m, figures),
-        report_decisions.early_improvement_section(m, figures, show_references),
+        report_decisions.early_improvement_section(m, figures, show_references, early_k),
         _late_response_section(m, figures),
         _dropout_section(m, figures, show_references),
         _durability_section(m, primary, figures, show_references),

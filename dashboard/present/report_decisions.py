@@ -26,32 +26,29 @@ from dashboard.present.report_parts import (
     html_tables_by_group,
 )
 
-REPORT_K = 3  # the infusion count the report's sentence is about (the app's default choice)
+REPORT_K = 3  # the infusion count the report's sentence is about, unless the app's choice is given (its default)
 
-
-
-
-
-
-def _k(early: pd.DataFrame) -> int | None:
+def _k(early: pd.DataFrame, wanted: int = REPORT_K) -> int | None:
+    """The k the section is about: the one wanted (the app's choice), else the nearest there is."""
     available = words.ks(early)
     if not available:
         return None
-    return min(available, key=lambda k: (abs(k - REPORT_K), k))
+    return min(available, key=lambda k: (abs(k - wanted), k))
 
 
 def _computed(m: MetricTables, name: str) -> bool:
     return name in m.shown and len(getattr(m, name).columns) > 0
 
 
-def charts(m: MetricTables, measures: Mapping[str, Measure]) -> dict[str, alt.TopLevelMixin]:
-    """The new sections' charts by name, built from m.shown as the app's panels build them."""
+def charts(m: MetricTables, measures: Mapping[str, Measure], early_k: int = REPORT_K) -> dict[str, alt.TopLevelMixin]:
+    """The new sections' charts by name, built from m.shown as the app's panels build them (the
+    "keep going?" heatmaps outlining early_k, or the nearest k there is)."""
     shown = m.shown
     out: dict[str, alt.TopLevelMixin] = {}
     curve = words.time_to_response_curve(shown) if _computed(m, "time_to_response") else None
     if curve is not None and len(curve) and pd.to_numeric(curve["responded_share"], errors="coerce").notna().any():
         out["time_to_response"] = charts_decisions.time_to_response_curve(curve)  # by week when counts are hidden
-    if _computed(m, "early_improvement") and (k := _k(shown["early_improvement"])) is not None:
+    if _computed(m, "early_improvement") and (k := _k(shown["early_improvement"], early_k)) is not None:
         early = shown["early_improvement"]
         for i, grp in enumerate(m.groups):
             rows = early[early["grp"].astype(str) == str(grp)]
@@ -149,13 +146,13 @@ def time_to_response_section(m: MetricTables, figures) -> str:
     return html_section("time_to_response", lead, *parts)
 
 
-def early_improvement_section(m: MetricTables, figures, show_references: bool) -> str:
+def early_improvement_section(m: MetricTables, figures, show_references: bool, early_k: int = REPORT_K) -> str:
 
     if not _computed(m, "early_improvement"):
         return html_section("early_improvement", "Not computed.")
     early = m.shown["early_improvement"]
     k_min = m.settings.min_cell
-    k = _k(early)
+    k = _k(early, early_k)
     if k is None:
         return html_section("early_improvement", "Too few infusions in a series to ask yet.")
     several = len(m.groups) > 1

@@ -48,9 +48,14 @@ def _table(frame: pd.DataFrame, columns: dict[str, str], **options) -> None:
 
 # --- Keep going? ---------------------------------------------------------------------------------
 
+def wanted_k() -> int:
+    """The k chosen on the "Keep going?" tab (3 until one is chosen), for the report."""
+    return st.session_state.get(K_KEY, DEFAULT_K)
+
+
 def chosen_k(available: list[int]) -> int:
     """The k in force: the one chosen, else 3, else the nearest there is."""
-    wanted = st.session_state.get(K_KEY, DEFAULT_K)
+    wanted = wanted_k()
     if not available or wanted in available:
         return wanted
     return min(available, key=lambda k: (abs(k - wanted), k))

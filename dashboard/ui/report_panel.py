@@ -11,6 +11,7 @@ import streamlit as st
 
 from dashboard.engine.metrics import MetricTables
 from dashboard.present.formatting import plain
+from dashboard.present.report_decisions import REPORT_K
 from dashboard.ui import downloads as made_on_click  # its download_button: files made when clicked
 
 _HELD = "report_files"  # session_state: (what it was built for, report.ReportFiles)
@@ -18,11 +19,12 @@ _HELD = "report_files"  # session_state: (what it was built for, report.ReportFi
 
 def downloads(dataset, metrics: MetricTables, overall: MetricTables | None = None, cohort_text: Iterable[str] = (),
               *, complete: Callable[[], tuple[MetricTables, MetricTables | None]] | None = None,
-              show_references: bool = False) -> None:
+              show_references: bool = False, early_k: int = REPORT_K) -> None:
     """metrics: the panels' tables; overall: the whole selected cohort's when metrics is split by a
     dimension; cohort_text: the filters and the compare-by choice in words (shown as written).
     complete: gives (metrics, overall) with every table computed, for when the app computed only the
-    open tab's (without suppression it does); called only when the user prepares the report."""
+    open tab's (without suppression it does); called only when the user prepares the report.
+    early_k: the infusion count chosen on the "Keep going?" tab, which the report's section is about."""
     from dashboard.present import report  # here: the module is cheap, but keep the app's start-up lean
 
     cohort_text = [line for line in cohort_text if line]
@@ -31,7 +33,7 @@ def downloads(dataset, metrics: MetricTables, overall: MetricTables | None = Non
                f"and PNG, and the tables as CSV. Aggregate numbers only: counts below {k} show as <{k} and the "
                "rates using them are hidden"
                + ("" if metrics.settings.min_cell else f" (shared reports use {report.SHARED_MIN_CELL})") + ".")
-    wanted = (id(dataset), metrics.settings, tuple(cohort_text), tuple(metrics.groups), show_references)
+    wanted = (id(dataset), metrics.settings, tuple(cohort_text), tuple(metrics.groups), show_references, early_k)
     held = st.session_state.get(_HELD)
     if held is not None and held[0] != wanted:
         held = None
@@ -44,7 +46,7 @@ def downloads(dataset, metrics: MetricTables, overall: MetricTables | None = Non
                 incomplete = report.missing_tables(metrics) or (overall is not None and report.missing_tables(overall))
                 if incomplete and complete is not None:
                     m, o = complete()
-                files = report.build(dataset, m, o, cohort_text, show_references=show_references)
+                files = report.build(dataset, m, o, cohort_text, show_references=show_references, early_k=early_k)
         except (ImportError, ValueError) as exc:
             st.error(f"The report could not be built: {plain(str(exc))}")
             return
