@@ -53,7 +53,7 @@ def main() -> None:
         st.session_state["load_failed"] = True
         st.session_state["mapping_needed"] = True  # open the sidebar's saved-mapping uploader
         st.title("Ketamine clinic outcomes")
-        intake.mapping_step(inputs.files(), inputs.measures, inputs.mapping)
+        intake.mapping_step(inputs.heads(), inputs.measures, inputs.mapping)
         return
     except UnreadableFile as exc:
         st.session_state["load_failed"] = True

@@ -149,3 +149,25 @@ def test_the_mapping_step_offers_the_header_below_a_title_line():
     assert at.selectbox(key="map_patient_id").options == ["(none)", "Who", "When", "Mood"]
     assert list(at.dataframe[0].value.columns) == ["Who", "When", "Mood"]
     assert at.dataframe[0].value["Who"].tolist() == ["P1", "P1"]
+
+
+def test_the_mapping_step_reads_only_the_head_of_a_csv(monkeypatch):
+    """Each click of the mapping step reruns the app: the preview reads a CSV's first 200 KB, never
+    the whole upload again (before: a 200 MB export was read from disk whole on every click). The
+    file here is 1.3 MB, its header and first rows shown as before."""
+    from dashboard.ui.session_data import FileHead
+
+    reads = []
+    real = FileHead.read
+
+    def counted(self, limit=None):
+        reads.append(limit)
+        return real(self, limit)
+
+    monkeypatch.setattr(FileHead, "read", counted)
+    big = ODD + b"".join(b"P%d,2025-01-%02d,%d\n" % (i, i % 28 + 1, i % 27) for i in range(60_000))
+    at = upload("odd.csv", big)
+    for key, value in [("map_patient_id", "Who"), ("map_session_date", "When")]:
+        at.selectbox(key=key).set_value(value).run()
+    assert not at.exception and list(at.dataframe[0].value.columns) == ["Who", "When", "Mood"]
+    assert reads and all(limit == 200_000 for limit in reads)

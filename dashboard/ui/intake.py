@@ -4,7 +4,6 @@ for exports whose columns it could not recognise."""
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 
 import pandas as pd
@@ -20,6 +19,7 @@ from dashboard.present.formatting import csv_bytes, plain
 from dashboard.present.labels import left_out_note
 from dashboard.present.report import rejections_by_reason
 from dashboard.ui import downloads
+from dashboard.ui.session_data import FileHead
 
 DATE_STYLES = {"auto": "Detect from the file", "iso": "ISO, 2025-12-31", "us": "US, month first: 12/31/2025",
                "eu": "European, day first: 31.12.2025 or 31/12/2025"}
@@ -83,16 +83,16 @@ def rejections_csv(rejections: pd.DataFrame) -> bytes:
     return csv_bytes(rejections)
 
 
-def mapping_step(files: list[tuple[str, bytes]], measures: dict[str, Measure], current: Mapping | None) -> None:
+def mapping_step(files: list[FileHead], measures: dict[str, Measure], current: Mapping | None) -> None:
     """Ask which column holds what, for exports whose headers the dashboard does not recognise (a
     question, not an error: nothing is wrong with the file). The required choices are marked; the
     result can be saved for next month."""
     st.subheader("Which column holds what?")
-    names = [name for name, _ in files]
+    names = [f.name for f in files]
     # A selectbox's options are shown as written (not Markdown): the file names need no escaping there.
     shown = st.selectbox("File", names, key="map_file") if len(files) > 1 else names[0]
     try:
-        headers, preview = _headers_and_preview(shown, dict(files)[shown])
+        headers, preview = _headers_and_preview(next(f for f in files if f.name == shown))
     except UnreadableFile as exc:  # a file after the one whose columns failed, not read yet
         st.error(plain(str(exc)))
         return
@@ -182,14 +182,19 @@ def _guess_columns(headers: list[str], measures: dict[str, Measure]) -> dict[str
     return guesses
 
 
-def _headers_and_preview(name: str, data: bytes) -> tuple[list[str], pd.DataFrame]:
+_PREVIEW_BYTES = 200_000  # of a CSV file: its header (below any title lines) and first rows
+
+
+def _headers_and_preview(file: FileHead) -> tuple[list[str], pd.DataFrame]:
     """The file's headers (as the ingest reads them) and its first rows, under those headers made
-    unique for display (a table can't show two columns of one name)."""
+    unique for display (a table can't show two columns of one name). Only the file's first bytes
+    are read, unless it is a workbook (read whole, and parsed once: _workbook_head)."""
+    data = file.read(_PREVIEW_BYTES)
     if data.startswith(b"PK\x03\x04"):
-        headers, rows = _workbook_head(name, data)
+        headers, rows = _workbook_head(file)
         filler = None
     else:
-        text, _ = decode(data[:200_000])
+        text, _ = decode(data)
         delimiter = sniff_delimiter(text)
         header = find_header(text, delimiter)  # below any title lines, as the ingest reads it
         headers = header.cells
@@ -205,16 +210,16 @@ def _headers_and_preview(name: str, data: bytes) -> tuple[list[str], pd.DataFram
     return headers, pd.DataFrame([(r + [filler] * width)[:width] for r in rows], columns=shown)
 
 
-def _workbook_head(name: str, data: bytes) -> tuple[list[str], list[list[str | None]]]:
-    """A workbook's header and first rows (reading.workbook_head), parsed once per upload: every
-    click in the mapping step reruns the script, and parsing a workbook again each time took
+def _workbook_head(file: FileHead) -> tuple[list[str], list[list[str | None]]]:
+    """A workbook's header and first rows (reading.workbook_head), read and parsed once per upload:
+    every click in the mapping step reruns the script, and parsing a workbook again each time took
     seconds. Only the workbook last shown is kept (its header and five rows, in this session)."""
-    key = (name, hashlib.sha256(data).hexdigest())
+    key = (file.name, file.key)
     kept = st.session_state.get("map_workbook_head")
     if kept is None or kept[0] != key:
         st.session_state.pop("map_workbook_head", None)
         try:
-            kept = (key, *workbook_head(name, data))
+            kept = (key, *workbook_head(file.name, file.read()))
         except UnreadableFile as exc:
             kept = (key, exc)
         st.session_state["map_workbook_head"] = kept

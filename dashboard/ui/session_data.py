@@ -92,6 +92,21 @@ class Export:
             return fh.read()
 
 
+@dataclass(frozen=True)
+class FileHead:
+    """A file for the mapping step's preview: its name, a key for its contents (an upload's sha256)
+    and where it is. read(limit) reads its first `limit` bytes (all of them when None): a CSV's
+    header and first rows need its first 200 KB, not the 200 MB of a large export on every rerun."""
+
+    name: str
+    key: str
+    path: str
+
+    def read(self, limit: int | None = None) -> bytes:
+        with open(self.path, "rb") as fh:
+            return fh.read(-1 if limit is None else limit)
+
+
 def _remove(path: str) -> None:
     try:
         os.unlink(path)
@@ -116,11 +131,11 @@ class Inputs:
     def mapping_in_use(self) -> Mapping | None:
         return None if self.is_sample else self.mapping  # the sample has canonical columns
 
-    def files(self) -> list[tuple[str, bytes]]:
-        """The files' names and bytes, read whole (the mapping step's preview)."""
+    def heads(self) -> list["FileHead"]:
+        """The files as the mapping step previews them: read from disk only as far as it needs."""
         if self.is_sample:
-            return [(SAMPLE.name, SAMPLE.read_bytes())]
-        return [(e.name, e.data) for e in self.exports]
+            return [FileHead(SAMPLE.name, "sample", str(SAMPLE))]
+        return [FileHead(e.name, e.digest, e.path) for e in self.exports]
 
     def sources(self) -> list[tuple[str, None, str]]:
         """The files as ingest.load reads them from disk: (name, None, path)."""
