@@ -5,10 +5,10 @@
 -- and durability among the responders followed up. The centre line is the share over every
 -- month; each month's 3-sigma limits come from its own denominator, clipped to 0..1; signal
 -- says whether the month lies above or below them. Months with no series start are kept (0 patients).
--- With $pool_partial (counts can be hidden: docs/METHODS.md 12), the period still under way at
--- $as_of is counted with the one before it, as one point (`pooled`): a few weeks of series starts
--- make a point so small that hiding it would hide others to protect it. A rule by date alone, so
--- that which points are drawn never depends on their values.
+-- The period still under way at $as_of (not its last day) is counted with the one before it, as
+-- one point (`pooled`; docs/METHODS.md 12): a few weeks of series starts make a point too small to
+-- judge, whose counts would be hidden, and hiding them would hide other points to protect them. A
+-- rule by date alone, so that which points are drawn never depends on their values.
 WITH step AS (
     SELECT CASE WHEN $control_period = 'quarter' THEN INTERVAL 3 MONTH ELSE INTERVAL 1 MONTH END AS step,
         date_trunc($control_period, $as_of::DATE)::DATE AS current
@@ -25,7 +25,7 @@ WITH step AS (
         pool AND period >= (current - step)::DATE AS pooled
     FROM (
         SELECT p.*, s.current, s.step,
-            $pool_partial::BOOLEAN AND $as_of::DATE < (s.current + s.step - INTERVAL 1 DAY)::DATE
+            $as_of::DATE < (s.current + s.step - INTERVAL 1 DAY)::DATE
                 AND max(p.period) OVER by_grp = s.current AND min(p.period) OVER by_grp < s.current AS pool
         FROM periods p CROSS JOIN step s
         WINDOW by_grp AS (PARTITION BY p.grp)

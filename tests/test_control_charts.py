@@ -127,37 +127,37 @@ def test_quarters_by_hand():
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == ["Q1 2025", "Q2 2025"]
 
 
-def test_the_period_under_way_is_pooled_with_the_one_before_when_counts_can_be_hidden():
+def test_the_period_under_way_is_pooled_with_the_one_before():
     """The data of test_quarters_by_hand read on 1 June 2025, with Q2 2025 under way (it ends on 30
-    June). With counts hidden (minimum cell 2 or more) Q2 so far, 10 ended and none completed, is
-    counted with Q1 (40, 24): one point 'Q1 2025 + Q2 to date', 50 ended, 24 completed (0.48), its
-    own limits 0.48 -/+ 3 * sqrt(0.2496 / 50) = 0.211962: 0.268038 .. 0.691962, within. The centre
-    line is unchanged (24 / 50). Without suppression the two quarters are shown as they are. By
-    month, June is under way but no series started in it, so nothing is pooled. On 30 June (the
-    quarter's last day) Q2 is over, and stays a point of its own."""
+    June): Q2 so far, 10 ended and none completed, is counted with Q1 (40, 24): one point 'Q1 2025 +
+    Q2 to date', 50 ended, 24 completed (0.48), its own limits 0.48 -/+ 3 * sqrt(0.2496 / 50) =
+    0.211962: 0.268038 .. 0.691962, within. The centre line is unchanged (24 / 50), and so is the
+    point with counts hidden. By month, June is under way but no series started in it, so nothing
+    is pooled. On 30 June (the quarter's last day) Q2 is over, and is a point of its own."""
     data = load_files(("quarters.csv", export({date(2025, 1, 1): (19, 1), date(2025, 2, 1): (5, 15),
                                                date(2025, 4, 1): (0, 10)})))
-    pooled = metrics_for(data, as_of=date(2025, 6, 1), score_timing="post", control_period="quarter", min_cell=2)
-    completion = pooled.monthly[pooled.monthly["chart"] == "completion"].reset_index(drop=True)
-    assert completion["month"].astype(str).tolist() == ["2025-01-01"]
-    assert completion["pooled"].tolist() == [True]
-    assert completion["patients"].tolist() == [50] and completion["events"].tolist() == [24]
-    assert completion["centre"].tolist() == pytest.approx([0.48])
-    assert completion["lcl"].tolist() == pytest.approx([0.268038], abs=1e-6)
-    assert completion["ucl"].tolist() == pytest.approx([0.691962], abs=1e-6)
-    assert completion["signal"].tolist() == [""]
+    for min_cell in (0, 11):
+        pooled = metrics_for(data, as_of=date(2025, 6, 1), score_timing="post", control_period="quarter",
+                             min_cell=min_cell)
+        completion = pooled.monthly[pooled.monthly["chart"] == "completion"].reset_index(drop=True)
+        assert completion["month"].astype(str).tolist() == ["2025-01-01"]
+        assert completion["pooled"].tolist() == [True]
+        assert completion["patients"].tolist() == [50] and completion["events"].tolist() == [24]
+        assert completion["centre"].tolist() == pytest.approx([0.48])
+        assert completion["lcl"].tolist() == pytest.approx([0.268038], abs=1e-6)
+        assert completion["ucl"].tolist() == pytest.approx([0.691962], abs=1e-6)
+        assert completion["signal"].tolist() == [""]
     assert labels.control_rows(completion, "quarter")["month"].tolist() == ["Q1 2025 + Q2 to date"]
     assert headlines.control_chart(completion, "Completed series", "quarter") == (
         "Completed series, by quarter of series start: 1 quarter judged, all within their control limits around 48%; "
         "no quarter stands out.")
-    spec = charts.to_spec(charts.control_chart(completion, "Completed series", 2, "quarter"))
+    spec = charts.to_spec(charts.control_chart(completion, "Completed series", 11, "quarter"))
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == ["Q1 2025 + Q2 to date"]
     assert labels.has_pooled_point(pooled.monthly)
+    assert "still under way is counted with the one before it" in labels.control_intro("quarter", pooled=True)
 
-    plain = metrics_for(data, as_of=date(2025, 6, 1), score_timing="post", control_period="quarter")
-    completion = plain.monthly[plain.monthly["chart"] == "completion"]
-    assert completion["patients"].tolist() == [40, 10] and not completion["pooled"].any()
-    by_month = metrics_for(data, as_of=date(2025, 6, 1), score_timing="post", min_cell=2)
+    by_month = metrics_for(data, as_of=date(2025, 6, 1), score_timing="post")
     assert by_month.monthly[by_month.monthly["chart"] == "completion"]["patients"].tolist() == [20, 20, 0, 10]
-    quarter_over = metrics_for(data, as_of=date(2025, 6, 30), score_timing="post", control_period="quarter", min_cell=2)
+    assert not by_month.monthly["pooled"].any()
+    quarter_over = metrics_for(data, as_of=date(2025, 6, 30), score_timing="post", control_period="quarter")
     assert quarter_over.monthly[quarter_over.monthly["chart"] == "completion"]["patients"].tolist() == [40, 10]

@@ -188,7 +188,6 @@ class Engine:
             "remission_cutoff": measure.remission_cutoff,
             "measures": [measure.name] if self.only_primary else None,
             "control_period": settings.control_period,
-            "pool_partial": pools_partial_period(settings.min_cell),
             **decision_params(settings, measure),
         }
 
@@ -317,12 +316,6 @@ def pools_by_week(min_cell: int) -> bool:
     """Whether the time-to-response curve is shown by week: whenever counts can be hidden (a
     minimum cell size of 2 or more; at 1 no count is small, and the daily curve is shown whole)."""
     return min_cell > 1
-
-
-def pools_partial_period(min_cell: int) -> bool:
-    """Whether the p-charts count the month (or quarter) still under way at the as-of date with the
-    one before it (queries/monthly.sql): whenever counts can be hidden, as pools_by_week."""
-    return pools_by_week(min_cell)
 
 
 WEEKLY_COLUMNS = ["grp", "week", "first_day", "last_day", "at_risk", "responded", "censored", "responded_share",

@@ -87,8 +87,8 @@ def control_intro(period: str, compared: bool = False, pooled: bool = False) -> 
             f"every {period} (the centre line) and control limits worked out from the {period}'s own "
             "number of patients. A point outside its limits is unlikely to be chance alone (special-cause "
             f"variation). Recent {period}s are still filling in: their series and follow-ups have not all ended."
-            + (f" With small counts hidden, the {period} still under way is counted with the one before it "
-               "(its few series starts so far would make a point too small to show)." if pooled else "")
+            + (f" The {period} still under way is counted with the one before it (its few series starts so far "
+               "would make a point too small to judge)." if pooled else "")
             + (" These charts count all the selected patients, not each compared group." if compared else ""))
 
 
