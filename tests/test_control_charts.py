@@ -153,6 +153,7 @@ def test_the_period_under_way_is_pooled_with_the_one_before():
         "no quarter stands out.")
     spec = charts.to_spec(charts.control_chart(completion, "Completed series", 11, "quarter"))
     assert spec["layer"][0]["encoding"]["x"]["scale"]["domain"] == ["Q1 2025 + Q2 to date"]
+    assert spec["layer"][0]["encoding"]["x"]["axis"]["labelLimit"] == 0  # the long label is never cut short
     assert labels.has_pooled_point(pooled.monthly)
     assert "still under way is counted with the one before it" in labels.control_intro("quarter", pooled=True)
 

@@ -511,7 +511,7 @@ def control_chart(points: pd.DataFrame, title: str, min_cell: int, period: str =
                       "Hidden, to protect a small count" if text == "hidden" else "Too few to judge"
                       for s, ok, text in zip(data["signal"].fillna(""), judged, data["patients_text"])]
     x = alt.X("label:O", title=f"{unit.capitalize()} of series start", sort=order, scale=alt.Scale(domain=order),
-              axis=alt.Axis(labelAngle=-45 if len(order) > 8 else 0, labelOverlap=False))
+              axis=alt.Axis(labelAngle=-45 if len(order) > 8 else 0, labelOverlap=False, labelLimit=0))
     y = alt.Y("rate:Q", title="Share of patients", axis=PERCENT_AXIS, scale=alt.Scale(domain=[0, 1]))
     tooltip = [alt.Tooltip("label:O", title=unit.capitalize()), alt.Tooltip("rate:Q", title="Share", format=".1%"),
                alt.Tooltip("events_text:N", title="Of whom"), alt.Tooltip("patients_text:N", title="Patients"),
