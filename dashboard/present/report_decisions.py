@@ -28,6 +28,7 @@ from dashboard.present.report_parts import (
 
 REPORT_K = 3  # the infusion count the report's sentence is about, unless the app's choice is given (its default)
 
+
 def _k(early: pd.DataFrame, wanted: int = REPORT_K) -> int | None:
     """The k the section is about: the one wanted (the app's choice), else the nearest there is."""
     available = words.ks(early)
