@@ -23,7 +23,6 @@ from dashboard.engine.metrics import (
     Engine,
     MetricRows,
     pools_by_week,
-    weekly_time_to_response,
 )
 from dashboard.engine.sample import is_sample
 from dashboard.ingest import Mapping, MappingError, UnreadableFile, load
@@ -131,10 +130,11 @@ def main(argv: list[str] | None = None) -> int:
                              f"data with a value for some patient, age_band, start_quarter or {SEVERITY_DIM}.")
         engine = Engine(dataset, only_primary=not args.report)
         outcome = (args.funnel_outcome or FUNNEL_OUTCOMES[0]) if args.funnel_by else None
-        if args.compare_by and settings.min_cell > 0:
-            # Compared by a dimension with counts hidden: every table as the app's comparison view
-            # shows it, the groups suppressed together with the whole cohort (not written).
-            tables = comparison_view(engine, settings, args.compare_by, args.funnel_by, outcome)
+        if settings.min_cell > 0:
+            # With counts hidden: every table as the app shows it at the same minimum (compared by
+            # a dimension: its comparison view, the groups suppressed with the whole cohort), so
+            # that the files and the screen hide the same counts.
+            tables = app_view(engine, settings, args.compare_by, args.funnel_by, outcome)
         else:
             tables = engine.rows(settings, [t for t, _ in FILES.values()], Cohort(split_by=args.compare_by))
             if args.funnel_by:
@@ -189,24 +189,29 @@ def written_files(metrics: MetricRows, compare_by: str | None = None) -> dict[st
 
 @dataclass
 class ShownRows(MetricRows):
-    """Metric tables already suppressed, as they may be shown (comparison_view)."""
+    """Metric tables already suppressed, as they may be shown (app_view)."""
 
 
-def comparison_view(engine: Engine, settings: Settings, compare_by: str, funnel_by: str = "",
-                    outcome: str | None = None) -> MetricRows:
-    """The metric tables split by `compare_by` as the app's comparison view shows them (counts
-    below settings.min_cell hidden): every table of the groups suppressed together with every table
-    of the whole cohort, by the app's own call (suppression.shown_metrics). Else a small count of a
-    group could be worked out from this export and one of all patients (the whole's count less the
-    other groups' shown ones). The tables are already suppressed; the whole cohort's are not among
-    them. With funnel_by, the funnel's rows for `outcome` as the app's "Compare fairly" panel shows
-    them: the comparison's own funnel when funnel_by is compare_by, else that split's, suppressed
-    with the whole cohort's tables."""
+def app_view(engine: Engine, settings: Settings, compare_by: str = "", funnel_by: str = "",
+             outcome: str | None = None) -> MetricRows:
+    """The metric tables as the app shows them with counts below settings.min_cell hidden, by its
+    own call (suppression.shown_metrics): of the whole selection, or split by `compare_by` as its
+    comparison view shows them, every table of the groups suppressed together with every table of
+    the whole cohort (else a small count of a group could be worked out from this export and one of
+    all patients: the whole's count less the other groups' shown ones; the whole cohort's tables
+    are then not written). Suppressing only the files' own columns would hide less than the
+    screen, which shows more of them (a count the screen hides to protect another could be read
+    in the file). With funnel_by, the funnel's rows for `outcome` as the "Compare fairly" panel
+    shows them: the comparison's own funnel when funnel_by is compare_by, else that split's,
+    suppressed with the whole cohort's tables."""
     from dashboard.engine.suppression import shown_metrics
 
-    split, whole = engine.compute(settings, Cohort(split_by=compare_by)), engine.compute(settings, Cohort())
-    views = shown_metrics(split, whole)
-    shown = {name: frame for name, frame in views.items() if not name.startswith("overall.")}
+    whole = engine.compute(settings, Cohort())
+    if compare_by:
+        split = engine.compute(settings, Cohort(split_by=compare_by))
+        shown = {name: frame for name, frame in shown_metrics(split, whole).items() if not name.startswith("overall.")}
+    else:
+        split, shown = whole, shown_metrics(whole)
     wanted = [table for table, _ in FILES.values()] + ([WEEKLY_FILE[1]] if WEEKLY_FILE[1] in shown else [])
     tables = {name: (list(shown[name].columns), list(shown[name].itertuples(index=False, name=None)))
               for name in wanted}
@@ -219,14 +224,14 @@ def comparison_view(engine: Engine, settings: Settings, compare_by: str, funnel_
 
 
 def write_all(out: Path, dataset, metrics: MetricRows, inputs: list[str], comparison: dict | None = None) -> None:
-    """metrics: the tables to write, suppressed here when metrics.settings.min_cell asks for it
-    (unless they come suppressed already: comparison_view)."""
+    """metrics: the tables to write; with a minimum cell size, already suppressed (app_view)."""
+    if metrics.settings.min_cell > 0 and not isinstance(metrics, ShownRows):
+        # Fail closed: small counts are never written because a caller forgot to hide them.
+        raise ValueError("tables with counts to hide must come suppressed (app_view)")
     out.mkdir(parents=True, exist_ok=True)
     comparison = comparison or {}
     files = written_files(metrics, comparison.get("compare_by"))
-    suppress = metrics.settings.min_cell > 0 and not isinstance(metrics, ShownRows)
-    shown = _shown_rows(metrics, files) if suppress else {
-        table: _columns(*metrics.tables[table], columns) for table, columns in files.values()}
+    shown = {table: _columns(*metrics.tables[table], columns) for table, columns in files.values()}
     for filename, (table, columns) in files.items():
         write_csv(out / filename, columns, shown[table])
     write_csv(out / "rejections.csv", REJECTION_COLUMNS, dataset.rejection_rows())
@@ -258,37 +263,6 @@ def _columns(names: list[str], rows: list[tuple], columns: list[str]) -> list[tu
     """The rows cut to `columns`, in that order."""
     at = [names.index(_source(column)) for column in columns]
     return [tuple(row[i] for i in at) for row in rows]
-
-
-def _shown_rows(metrics: MetricRows, files: dict[str, tuple[str, list[str]]]) -> dict[str, list[tuple]]:
-    """Each file's rows with small counts suppressed (the whole cohort's, not split): the tables are
-    suppressed together, knowing which counts the files show, so that none can be worked out from
-    the others."""
-    import pandas as pd
-
-    from dashboard.engine.suppression import COUNT_COLUMNS, RATE_SOURCES, shown_tables
-
-    frames = {table: pd.DataFrame(rows, columns=names) for table, (names, rows) in metrics.tables.items()}
-    displayed = {table: [_source(c) for c in columns] for table, columns in files.values()}
-    by_week = "time_to_response_weekly" in displayed
-    if by_week:
-        # The curve by week, as the app and the report show it at the same minimum cell size
-        # (suppressed the same way: the daily table withheld beside it). The days' counts are not
-        # shown at all: a week's share is the daily curve at its end, and with it the days' counts
-        # (even those hidden one by one) allow so few ways of splitting a week that a small count
-        # can be found by trying them.
-        frames["time_to_response_weekly"] = weekly_time_to_response(frames["time_to_response"])
-        displayed["time_to_response"] = [c for c in displayed["time_to_response"]
-                                         if c not in COUNT_COLUMNS["time_to_response"]]
-    if "funnel" in displayed:
-        # The target and the shown denominators give away the target's two totals.
-        displayed["funnel"] += ["target_numerator", "target_denominator"]
-    shown = shown_tables(frames, metrics.settings.min_cell, displayed=displayed)
-    if by_week:  # every day's counts and shares empty (withheld whole, as beside the weekly table in the report)
-        daily = shown["time_to_response"]
-        daily[[c for c in (*COUNT_COLUMNS["time_to_response"], *RATE_SOURCES["time_to_response"]) if c in daily]] = None
-    return {table: list(shown[table][[_source(c) for c in columns]].itertuples(index=False, name=None))
-            for table, columns in files.values()}
 
 
 def _timing_note(timing: str) -> str:

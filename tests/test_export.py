@@ -76,10 +76,12 @@ def test_every_setting_is_an_option(tmp_path):
 def test_min_cell_suppresses_counts_and_their_rates(tmp_path):
     assert main([str(FIXTURES / "six_patients.csv"), "--out", str(tmp_path), "--min-cell", "3"]) == 0
     first, second = read(tmp_path / "response_by_infusion.csv")[:2]
-    # n=1: 5 assessed, 1 responder (< 3): the count is "<3" and its rates are empty. The 5 is hidden
-    # too: early_improvement.csv splits them 1, 3, 1 by improvement band, and with 5 shown the two
-    # "<3" bands (at least 1 each) would add up to 2 or less: 1 each.
-    assert (first["assessed"], first["responders"], first["rate"], first["rate_low"]) == ("hidden", "<3", "", "")
+    # n=1: 5 assessed, 1 responder (< 3), as the app shows it at 3 (the file holds the app's view):
+    # the 5 is hidden, since early_improvement splits them 1, 3, 1 by improvement band, and with 5
+    # shown the two "<3" bands (at least 1 each) would add up to 2 or less: 1 each. The 1 responder
+    # is not shown at all (empty, not "<3"): with the counts beside it on screen, "<3" would pin it
+    # (suppression.suppressed_cells, "blanked"); its rates are empty.
+    assert (first["assessed"], first["responders"], first["rate"], first["rate_low"]) == ("hidden", "", "", "")
     assert first["evaluable"] == "5" and first["cumulative_rate"] == ""  # 1 cumulative responder
     assert second["assessed"] == "3" and second["responders"] == "<3"
 

@@ -247,6 +247,25 @@ def test_export_by_site_at_eleven_is_the_apps_comparison_view(sample_exports):
         assert (out / "funnel" / filename).read_text() == (out / "split" / filename).read_text(), filename
 
 
+def test_export_at_eleven_is_the_apps_view(sample_exports):
+    """--min-cell 11 without a comparison: every metric file holds, cell for cell, the table the app
+    shows at 11 (shown_metrics(metrics)). Before, the files were suppressed on their own columns and
+    showed a count the screen hides: "keep going?" after 5 infusions, band 20-50%, 28 patients with
+    no later score (hidden on screen, where the number scored again is shown beside it)."""
+    from dashboard.core.settings import Settings
+    from dashboard.engine.suppression import shown_metrics
+    from dashboard.export import WEEKLY_FILE
+
+    out, engine = sample_exports
+    app = shown_metrics(engine.compute(Settings(min_cell=K)))
+    files = {**FILES, WEEKLY_FILE[0]: (WEEKLY_FILE[1], WEEKLY_FILE[2])}
+    for filename, (table, columns) in files.items():
+        assert_same_cells(written_cells(out / "plain" / filename), app_cells(app[table], columns), filename)
+    early = written_cells(out / "plain" / "early_improvement.csv")
+    row = next(r for r in early if r["k"] == 5 and r["band_from"] == pytest.approx(0.2))
+    assert row["no_later_score"] == "hidden"
+
+
 def test_exports_of_all_and_by_site_at_eleven_together_give_no_small_count_away(sample_exports):
     """A reader holding both the export of all patients and the export by site, each at
     --min-cell 11, can subtract the sites' shown counts from the whole's: no count from 1 to 10
